@@ -245,7 +245,10 @@ mod tests {
     #[test]
     fn invalid_input_is_einval_with_detail() {
         let e = Error::invalid("set_hostname", "name is 70 bytes; the limit is 64");
-        assert_eq!(e.message(), "set_hostname: name is 70 bytes; the limit is 64");
+        assert_eq!(
+            e.message(),
+            "set_hostname: name is 70 bytes; the limit is 64"
+        );
         assert_eq!(e.errno_name(), "EINVAL");
     }
 

@@ -1,0 +1,66 @@
+//! Scripts and modules compiled into the binary, and the module resolver
+//! that finds `import "NAME"`: stdlib first, then files next to the script.
+
+use rhai::module_resolvers::FileModuleResolver;
+use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
+
+include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+
+/// A bundled demo by name: "demo/uts.rhai" (also "uts" or "uts.rhai").
+pub fn demo(name: &str) -> Option<(&'static str, &'static str)> {
+    let want = name.trim_start_matches("./");
+    DEMOS.iter().copied().find(|(n, _)| {
+        *n == want
+            || n.strip_prefix("demo/") == Some(want)
+            || n.strip_prefix("demo/")
+                .and_then(|s| s.strip_suffix(".rhai"))
+                == Some(want)
+    })
+}
+
+/// The one-line description from a script's `//!` header.
+pub fn description(text: &str) -> &str {
+    text.lines()
+        .find_map(|l| l.strip_prefix("//!"))
+        .map(str::trim)
+        .unwrap_or("")
+}
+
+/// Resolves stdlib modules from memory and everything else from disk,
+/// relative to the importing script.
+pub struct Resolver {
+    files: FileModuleResolver,
+}
+
+impl Resolver {
+    pub fn new() -> Self {
+        Resolver {
+            files: FileModuleResolver::new(),
+        }
+    }
+}
+
+impl ModuleResolver for Resolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        if let Some((name, text)) = STDLIB.iter().find(|(n, _)| *n == path) {
+            let mut ast = engine.compile(text).map_err(|e| {
+                Box::new(EvalAltResult::ErrorInModule(
+                    name.to_string(),
+                    Box::new(e.into()),
+                    pos,
+                ))
+            })?;
+            ast.set_source(format!("<stdlib>/{name}.rhai"));
+            let m = Module::eval_ast_as_new(Scope::new(), &ast, engine)
+                .map_err(|e| Box::new(EvalAltResult::ErrorInModule(name.to_string(), e, pos)))?;
+            return Ok(m.into());
+        }
+        self.files.resolve(engine, source, path, pos)
+    }
+}

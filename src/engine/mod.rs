@@ -1,0 +1,207 @@
+//! Rhai wiring: the packages of script functions, the `spawn` syntax,
+//! constants, limits and the module resolver.
+
+pub mod bundled;
+pub mod error;
+pub mod opts;
+pub mod pkg_core;
+pub mod pkg_proc;
+pub mod process;
+
+use error::RResult;
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module, Scope, AST};
+
+/// The CLONE_NEW* and IPC constants scripts see, as in the C and Go APIs.
+pub fn constants() -> Vec<(&'static str, i64)> {
+    use crate::os::ns::Namespace;
+    let mut v: Vec<(&'static str, i64)> = Namespace::ALL
+        .iter()
+        .map(|n| (n.flag_name(), n.clone_flag().bits() as i64))
+        .collect();
+    v.sort_by_key(|(_, b)| *b);
+    v
+}
+
+/// The global module: every script function, documented.
+fn global_module() -> Module {
+    let mut m = Module::new();
+    combine_with_exported_module!(&mut m, "core", pkg_core::core_fns);
+    combine_with_exported_module!(&mut m, "proc", pkg_proc::proc_fns);
+    combine_with_exported_module!(&mut m, "exit", exit_fns);
+    for (name, value) in constants() {
+        m.set_var(name, value);
+    }
+    m
+}
+
+/// `spawn` is a reserved word in Rhai: claim it as syntax taking one or two
+/// expressions in parentheses, `spawn(cmd)` or `spawn(cmd, opts)`.
+fn register_spawn_syntax(engine: &mut Engine) {
+    engine.register_custom_syntax_with_state_raw(
+        "spawn",
+        |symbols, look_ahead, _state| {
+            let next = match symbols.len() {
+                1 => "(",
+                2 => "$expr$",
+                3 if look_ahead == "," => ",",
+                3 => ")",
+                4 if symbols[3] == ")" => return Ok(None),
+                4 => "$expr$",
+                5 => ")",
+                _ => return Ok(None),
+            };
+            Ok(Some(next.into()))
+        },
+        false,
+        |ctx, inputs, _state| {
+            let pos = inputs[0].position();
+            spawn_syntax(ctx, inputs).map_err(|mut e| {
+                if e.position().is_none() {
+                    e.set_position(pos);
+                }
+                e
+            })
+        },
+    );
+}
+
+/// Evaluates `spawn(cmd)` / `spawn(cmd, opts)`.
+fn spawn_syntax(ctx: &mut rhai::EvalContext, inputs: &[rhai::Expression]) -> RResult<Dynamic> {
+    let cmd = ctx.eval_expression_tree(&inputs[0])?;
+    let opts = match inputs.get(1) {
+        Some(e) => {
+            let v = ctx.eval_expression_tree(e)?;
+            let t = opts::type_name(&v);
+            v.try_cast::<Map>().ok_or_else(|| {
+                error::invalid(
+                    "spawn",
+                    format!("options must be a map like #{{ns: [\"uts\"]}}, not {t}"),
+                )
+            })?
+        }
+        None => Map::new(),
+    };
+    pkg_proc::spawn_impl(&cmd, &opts).map(Dynamic::from)
+}
+
+/// A ready engine with every nsscript function.
+pub fn new_engine() -> Engine {
+    let mut engine = Engine::new();
+    engine.register_global_module(global_module().into());
+    register_spawn_syntax(&mut engine);
+    engine.set_module_resolver(bundled::Resolver::new());
+    // Explicit limits: debug builds default to a call depth of 8.
+    engine.set_max_call_levels(256);
+    engine.set_max_expr_depths(256, 128);
+    engine.on_print(|s| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{s}");
+    });
+    engine.on_debug(|s, src, pos| {
+        eprintln!(
+            "{}{pos:?} | {s}",
+            src.map(|s| format!("{s} @ ")).unwrap_or_default()
+        );
+    });
+    engine.on_progress(|_| {
+        if crate::os::interrupted() {
+            Some("interrupted".into())
+        } else {
+            None
+        }
+    });
+    engine
+}
+
+/// A scope with `ARGS` (the script's arguments).
+pub fn scope_with_args(args: &[String]) -> Scope<'static> {
+    let mut scope = Scope::new();
+    let a: Array = args.iter().cloned().map(Dynamic::from).collect();
+    scope.push_constant("ARGS", a);
+    scope
+}
+
+/// Compiles a script, naming its source for errors and relative imports.
+pub fn compile(engine: &Engine, name: &str, text: &str) -> RResult<AST> {
+    let mut ast = engine
+        .compile(text)
+        .map_err(|e| Box::new(EvalAltResult::from(e)))?;
+    ast.set_source(name);
+    Ok(ast)
+}
+
+/// What ended a script.
+pub enum Outcome {
+    Done,
+    /// `exit(n)`: the code to exit with.
+    Exit(i32),
+    Failed(Box<EvalAltResult>),
+}
+
+/// Runs a compiled script; every child still running at the end is killed
+/// and reaped.
+pub fn run(engine: &Engine, scope: &mut Scope, ast: &AST) -> Outcome {
+    let r = engine.run_ast_with_scope(scope, ast);
+    process::reap_all();
+    outcome(r)
+}
+
+/// Maps an evaluation result to an outcome (`exit(n)` is not an error).
+pub fn outcome(r: Result<(), Box<EvalAltResult>>) -> Outcome {
+    match r {
+        Ok(()) => Outcome::Done,
+        Err(e) => match *e {
+            EvalAltResult::Exit(v, _) => Outcome::Exit(exit_code(&v)),
+            EvalAltResult::ErrorTerminated(ref v, _) if v.is::<ExitRequest>() => {
+                Outcome::Exit(v.clone().cast::<ExitRequest>().0)
+            }
+            other => Outcome::Failed(Box::new(other)),
+        },
+    }
+}
+
+/// The token `exit(n)` ends a script with. Rhai's own `exit` would be
+/// turned into a return value by `run_ast`; a termination token cannot be
+/// caught by `try` and reaches the caller intact.
+#[derive(Clone)]
+pub struct ExitRequest(pub i32);
+
+#[export_module]
+pub mod exit_fns {
+    use super::*;
+
+    /// End the script now with exit status `code` (0-255); children still
+    /// running are killed and reaped first.
+    ///
+    /// ```rhai
+    /// if uid() != 0 { exit(77); }
+    /// ```
+    #[rhai_fn(name = "exit", return_raw)]
+    pub fn exit_code_fn(code: Dynamic) -> RResult<()> {
+        Err(EvalAltResult::ErrorTerminated(
+            Dynamic::from(ExitRequest(exit_code(&code))),
+            rhai::Position::NONE,
+        )
+        .into())
+    }
+
+    /// End the script now with exit status 0.
+    #[rhai_fn(name = "exit", return_raw)]
+    pub fn exit0() -> RResult<()> {
+        exit_code_fn(Dynamic::UNIT)
+    }
+}
+
+fn exit_code(v: &Dynamic) -> i32 {
+    if v.is_unit() {
+        0
+    } else if let Ok(n) = v.as_int() {
+        n.clamp(0, 255) as i32
+    } else if let Ok(b) = v.as_bool() {
+        i32::from(!b)
+    } else {
+        1
+    }
+}

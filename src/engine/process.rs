@@ -1,0 +1,94 @@
+//! The Process handle scripts hold, and the registry that makes sure every
+//! child dies with its script.
+
+use crate::os;
+use crate::os::spawn::{Child, Report};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A process started by `spawn`. Cloning the handle shares the process.
+#[derive(Clone)]
+pub struct Process(pub Rc<RefCell<Child>>);
+
+thread_local! {
+    /// Every child not yet reaped. The program is single-threaded, so this
+    /// is the only list.
+    static LIVE: RefCell<Vec<Rc<RefCell<Child>>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Process {
+    /// Registers a new child. Children whose handles are all gone and that
+    /// have exited are reaped here, so long loops leave no zombies.
+    pub fn register(child: Child) -> Process {
+        let rc = Rc::new(RefCell::new(child));
+        LIVE.with(|l| {
+            let mut l = l.borrow_mut();
+            l.retain(|c| {
+                if Rc::strong_count(c) > 1 {
+                    return true;
+                }
+                let mut c = c.borrow_mut();
+                !matches!(c.try_wait(), Ok(Some(_)) | Err(_))
+            });
+            l.push(rc.clone());
+        });
+        Process(rc)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.0.borrow().pid
+    }
+
+    /// A short description: "Process(pid 42, running, ns: uts pid)".
+    pub fn describe(&self) -> String {
+        let mut c = self.0.borrow_mut();
+        let state = match c.try_wait() {
+            Ok(None) => "running".to_string(),
+            Ok(Some(code)) => format!("exited {code}"),
+            Err(_) => "unknown".to_string(),
+        };
+        let ns: Vec<&str> = c.ns.iter().map(|n| n.name()).collect();
+        format!("Process(pid {}, {state}, ns: [{}])", c.pid, ns.join(", "))
+    }
+
+    pub fn trace_lines(&self) -> Vec<String> {
+        self.0
+            .borrow()
+            .trace
+            .iter()
+            .map(|r| match r {
+                Report::Did(step, text) => format!("{}: {text}", step.name()),
+                Report::Failed(step, e, text) => {
+                    format!("{}: {text} failed: {}", step.name(), os::errno_name(*e))
+                }
+            })
+            .collect()
+    }
+}
+
+/// Kills and reaps every child still running: the script is over.
+pub fn reap_all() {
+    let all = LIVE.with(|l| std::mem::take(&mut *l.borrow_mut()));
+    for c in all {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            c.kill_and_reap();
+        }
+    }
+}
+
+/// In a forked copy of the interpreter: the children belong to the parent,
+/// so disown them: no kill, no wait, from this copy.
+pub fn forget_all() {
+    LIVE.with(|l| {
+        for c in std::mem::take(&mut *l.borrow_mut()) {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                c.disown();
+            }
+        }
+    });
+}
+
+/// How many children are not yet reaped (for tests and the REPL).
+pub fn live_count() -> usize {
+    LIVE.with(|l| l.borrow().len())
+}

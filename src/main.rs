@@ -1,0 +1,9 @@
+mod cli;
+mod diag;
+mod engine;
+mod os;
+mod repl;
+
+fn main() {
+    std::process::exit(cli::main());
+}

@@ -1,0 +1,133 @@
+//! Reading /proc: namespace links, NSpid, the status of a process.
+
+use super::ns::Namespace;
+use super::{Error, Result};
+use nix::errno::Errno;
+
+/// Turns "file not found under /proc/PID" into "no such process".
+pub fn no_such_process(pid: i32) -> impl Fn(Error) -> Error {
+    move |e: Error| {
+        if e.errno == Some(Errno::ENOENT) {
+            Error::with_errno(e.op, Errno::ESRCH, format!("no process with pid {pid}")).hint(
+                "the process may have exited; pids are those of the namespace nsscript runs in",
+            )
+        } else {
+            e
+        }
+    }
+}
+
+fn check_pid(op: &str, pid: i64) -> Result<i32> {
+    i32::try_from(pid)
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| Error::invalid(op, format!("{pid} is not a valid pid (1 to 2147483647)")))
+}
+
+/// readlink /proc/PID/ns/KIND: "uts:[4026531838]". `pid` None is self.
+pub fn ns_link(pid: Option<i64>, kind: Namespace) -> Result<String> {
+    let op = match pid {
+        Some(p) => format!("ns_id({p}, {kind:?})", kind = kind.name()),
+        None => format!("ns_id({:?})", kind.name()),
+    };
+    let path = match pid {
+        Some(p) => format!("/proc/{}/ns/{}", check_pid(&op, p)?, kind.proc_name()),
+        None => format!("/proc/self/ns/{}", kind.proc_name()),
+    };
+    match std::fs::read_link(&path) {
+        Ok(t) => Ok(t.to_string_lossy().into_owned()),
+        Err(e) => {
+            let err = Error::io(&op, &e);
+            let err = match pid {
+                Some(p) => no_such_process(p as i32)(err),
+                None => err,
+            };
+            if err.errno == Some(Errno::ENOENT) {
+                Err(err.hint(format!("this kernel has no {} namespace", kind.name())))
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The inode number inside "uts:[4026531838]".
+pub fn ns_inode(link: &str) -> Option<u64> {
+    link.split_once('[')?.1.strip_suffix(']')?.parse().ok()
+}
+
+/// A field of /proc/PID/status ("NSpid", "PPid", "Uid"...).
+pub fn status_field(pid: i64, field: &str) -> Result<String> {
+    let op = format!("/proc/{pid}/status");
+    let p = check_pid(&op, pid)?;
+    let text = std::fs::read_to_string(format!("/proc/{p}/status"))
+        .map_err(|e| Error::io(&op, &e))
+        .map_err(no_such_process(p))?;
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .strip_prefix(':')
+                .map(|v| v.trim().to_string())
+        })
+        .ok_or_else(|| Error::with_errno(op, Errno::ENODATA, format!("no {field} line")))
+}
+
+/// The pid of a process in each pid namespace it belongs to, outermost
+/// first (the NSpid line of /proc/PID/status).
+pub fn nspid(pid: i64) -> Result<Vec<i64>> {
+    let v = status_field(pid, "NSpid")?;
+    Ok(v.split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect())
+}
+
+/// The command name of a process (/proc/PID/comm).
+pub fn comm(pid: i64) -> Result<String> {
+    let op = format!("/proc/{pid}/comm");
+    let p = check_pid(&op, pid)?;
+    std::fs::read_to_string(format!("/proc/{p}/comm"))
+        .map(|s| s.trim_end().to_string())
+        .map_err(|e| Error::io(&op, &e))
+        .map_err(no_such_process(p))
+}
+
+/// Is this process in the same namespace of `kind` as pid 1, i.e. the
+/// namespace the system started with (as seen from where nsscript runs)?
+pub fn in_initial(kind: Namespace) -> bool {
+    match (ns_link(None, kind), ns_link(Some(1), kind)) {
+        (Ok(a), Ok(b)) => a == b,
+        // pid 1 unreadable (hidepid): assume the host, the safe answer.
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_links_look_like_readlink() {
+        let l = ns_link(None, Namespace::Uts).unwrap();
+        assert!(l.starts_with("uts:["), "{l}");
+        assert!(ns_inode(&l).is_some());
+        assert!(ns_link(None, Namespace::Mount)
+            .unwrap()
+            .starts_with("mnt:["));
+    }
+
+    #[test]
+    fn bad_pids_are_clear() {
+        assert_eq!(
+            ns_link(Some(-4), Namespace::Uts).unwrap_err().errno,
+            Some(Errno::EINVAL)
+        );
+        let e = ns_link(Some(i32::MAX as i64), Namespace::Uts).unwrap_err();
+        assert_eq!(e.errno, Some(Errno::ESRCH), "{e}");
+    }
+
+    #[test]
+    fn nspid_of_self_ends_with_own_pid() {
+        let me = std::process::id() as i64;
+        assert_eq!(nspid(me).unwrap().last(), Some(&me));
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests: they drive the real nsscript binary and observe the
+//! kernel with the system's own tools.
+
+mod util;
+
+mod core;

@@ -1,0 +1,308 @@
+//! Helpers for driving the real nsscript binary, and the host-state guard.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_nsscript"))
+}
+
+/// The result of one run, with helpers for assertions.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        use std::os::unix::process::ExitStatusExt;
+        Run {
+            code: o
+                .status
+                .code()
+                .unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0)),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with both streams unless the exit code is `code`.
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "exit code {} (want {code})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn ok(&self) -> &Run {
+        self.expect_code(0)
+    }
+
+    /// Stdout lines, trimmed, without empty ones.
+    pub fn lines(&self) -> Vec<String> {
+        self.stdout
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+}
+
+/// A command for the binary, in a fresh temporary working directory.
+pub fn cmd() -> Command {
+    let mut c = Command::new(bin());
+    c.current_dir(std::env::temp_dir());
+    c.stdin(Stdio::null());
+    c
+}
+
+/// Runs the binary with arguments.
+pub fn run(args: &[&str]) -> Run {
+    Run::from(cmd().args(args).output().expect("start nsscript"))
+}
+
+/// Runs a piece of code with `-e`.
+pub fn eval(code: &str) -> Run {
+    run(&["-e", code])
+}
+
+/// Runs with input on stdin.
+pub fn run_stdin(args: &[&str], input: &str) -> Run {
+    let mut child = cmd()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start nsscript");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    Run::from(child.wait_with_output().expect("wait nsscript"))
+}
+
+/// Runs the binary as uid/gid 65534 through setpriv, or None (with the
+/// reason printed) when that is impossible here.
+pub fn eval_as_nobody(code: &str) -> Option<Run> {
+    if !is_root() {
+        eprintln!("SKIP: not root, cannot setpriv to 65534");
+        return None;
+    }
+    if which("setpriv").is_none() {
+        eprintln!("SKIP: setpriv (util-linux) is not installed");
+        return None;
+    }
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin())
+        .args(["-e", code])
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .output()
+        .expect("start setpriv");
+    Some(Run::from(o))
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Makes the test process the reaper of orphans it leaves (once), so a
+/// process that outlives nsscript shows up as our descendant instead of
+/// vanishing under pid 1.
+fn become_subreaper() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: plain prctl.
+    ONCE.call_once(|| unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    });
+}
+
+/// The state letter of /proc/PID/stat ('R', 'S', 'Z'...), None if gone.
+pub fn proc_state(pid: &str) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// True once `pid` is dead: gone, or a zombie (which is then reaped if it
+/// is ours). Waits up to two seconds.
+pub fn dies(pid: &str) -> bool {
+    for _ in 0..200 {
+        match proc_state(pid) {
+            None => return true,
+            Some('Z') => {
+                if let Ok(p) = pid.parse::<i32>() {
+                    // SAFETY: reaping a zombie orphan that was reparented to us.
+                    unsafe { libc::waitpid(p, std::ptr::null_mut(), libc::WNOHANG) };
+                }
+                return true;
+            }
+            _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+    false
+}
+
+/// Whether unprivileged user namespaces work here (for 65534).
+pub fn unprivileged_userns() -> bool {
+    let clone = std::fs::read_to_string("/proc/sys/kernel/unprivileged_userns_clone")
+        .map(|s| s.trim() != "0")
+        .unwrap_or(true);
+    let max = std::fs::read_to_string("/proc/sys/user/max_user_namespaces")
+        .map(|s| s.trim() != "0")
+        .unwrap_or(true);
+    clone && max
+}
+
+pub fn which(prog: &str) -> Option<PathBuf> {
+    std::env::var("PATH")
+        .ok()?
+        .split(':')
+        .map(|d| PathBuf::from(d).join(prog))
+        .find(|p| p.exists())
+}
+
+/// Runs a system tool and returns its stdout (panics if it fails).
+pub fn sh(cmd: &str) -> String {
+    let o = Command::new("sh")
+        .args(["-c", cmd])
+        .output()
+        .expect("start sh");
+    assert!(
+        o.status.success(),
+        "`{cmd}` failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// What the host looks like: everything a script must leave unchanged.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HostState {
+    pub hostname: String,
+    pub domainname: String,
+    pub mounts: Vec<String>,
+    pub links: String,
+    pub sysvipc: Vec<String>,
+    pub netns: BTreeSet<String>,
+    pub children: BTreeSet<String>,
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The mount table of pid 1 (the host), without mount ids, which change
+/// when anything is mounted and unmounted even if the table ends up equal.
+fn host_mounts() -> Vec<String> {
+    let mut v: Vec<String> = read("/proc/1/mountinfo")
+        .lines()
+        .map(|l| l.split_whitespace().skip(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Link names and addresses as `ip -o addr` prints them.
+fn host_links() -> String {
+    Command::new("ip")
+        .args(["-o", "addr"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// Every line of /proc/sysvipc/{msg,sem,shm} but the header, without the
+/// time and usage columns that other processes may change.
+fn sysvipc() -> Vec<String> {
+    let mut v = Vec::new();
+    for kind in ["msg", "sem", "shm"] {
+        for l in read(&format!("/proc/sysvipc/{kind}")).lines().skip(1) {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            v.push(format!(
+                "{kind} {}",
+                f.iter().take(2).cloned().collect::<Vec<_>>().join(" ")
+            ));
+        }
+    }
+    v.sort();
+    v
+}
+
+/// Descendants of this test process (there should be none between runs).
+fn children() -> BTreeSet<String> {
+    let me = std::process::id().to_string();
+    let mut out = BTreeSet::new();
+    let mut frontier = vec![me];
+    while let Some(p) = frontier.pop() {
+        let path = format!("/proc/{p}/task/{p}/children");
+        for c in read(&path).split_whitespace() {
+            if p == std::process::id().to_string() && proc_state(c) == Some('Z') && dies(c) {
+                continue;
+            }
+            out.insert(format!(
+                "{c} {}",
+                read(&format!("/proc/{c}/cmdline")).replace('\0', " ")
+            ));
+            frontier.push(c.to_string());
+        }
+    }
+    out
+}
+
+impl HostState {
+    pub fn capture() -> HostState {
+        HostState {
+            hostname: read("/proc/sys/kernel/hostname"),
+            domainname: read("/proc/sys/kernel/domainname"),
+            mounts: host_mounts(),
+            links: host_links(),
+            sysvipc: sysvipc(),
+            netns: std::fs::read_dir("/run/netns")
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            children: children(),
+        }
+    }
+}
+
+static HOST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `f`, then checks that the host is exactly as it was before:
+/// hostname, domainname, mount table, links and addresses, System V IPC
+/// objects, /run/netns, and no process left behind. Guarded tests run one
+/// at a time, so one test's temporary host objects never show in another's
+/// comparison.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> T {
+    let _lock = HOST.lock().unwrap_or_else(|p| p.into_inner());
+    become_subreaper();
+    let before = HostState::capture();
+    let out = f();
+    // A child that is being reaped may still show for a moment.
+    let mut after = HostState::capture();
+    for _ in 0..50 {
+        if after.children == before.children {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        after = HostState::capture();
+    }
+    assert_eq!(before, after, "the host changed during the test");
+    out
+}
