@@ -4,6 +4,7 @@
 pub mod ident;
 pub mod idmap;
 pub mod ipc;
+pub mod mount;
 pub mod net;
 pub mod ns;
 pub mod procfs;
