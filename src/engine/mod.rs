@@ -5,6 +5,9 @@ pub mod bundled;
 pub mod error;
 pub mod opts;
 pub mod pkg_core;
+pub mod pkg_ipc;
+pub mod pkg_mount;
+pub mod pkg_net;
 pub mod pkg_proc;
 pub mod process;
 
@@ -20,15 +23,22 @@ pub fn constants() -> Vec<(&'static str, i64)> {
         .map(|n| (n.flag_name(), n.clone_flag().bits() as i64))
         .collect();
     v.sort_by_key(|(_, b)| *b);
+    v.extend(pkg_ipc::CONSTANTS.iter().copied());
+    v.extend(pkg_mount::constants());
     v
 }
 
 /// The global module: every script function, documented.
 fn global_module() -> Module {
     let mut m = Module::new();
-    combine_with_exported_module!(&mut m, "core", pkg_core::core_fns);
-    combine_with_exported_module!(&mut m, "proc", pkg_proc::proc_fns);
-    combine_with_exported_module!(&mut m, "exit", exit_fns);
+    // Manifests: a function is looked up only when a script calls it, so
+    // start-up does not pay for the ones a script never uses.
+    m.combine_manifest(&pkg_core::core_fns::RHAI_MANIFEST);
+    m.combine_manifest(&pkg_proc::proc_fns::RHAI_MANIFEST);
+    m.combine_manifest(&exit_fns::RHAI_MANIFEST);
+    m.combine_manifest(&pkg_ipc::ipc_fns::RHAI_MANIFEST);
+    m.combine_manifest(&pkg_net::net_fns::RHAI_MANIFEST);
+    m.combine_manifest(&pkg_mount::mount_fns::RHAI_MANIFEST);
     for (name, value) in constants() {
         m.set_var(name, value);
     }
@@ -87,7 +97,14 @@ fn spawn_syntax(ctx: &mut rhai::EvalContext, inputs: &[rhai::Expression]) -> RRe
 
 /// A ready engine with every nsscript function.
 pub fn new_engine() -> Engine {
-    let mut engine = Engine::new();
+    // Engine::new() registers Rhai's whole standard library up front; the
+    // lazy package resolves each function on first use instead.
+    let mut engine = Engine::new_raw();
+    {
+        use rhai::packages::Package;
+        rhai::packages::StandardPackage::new_lazy().register_into_engine(&mut engine);
+    }
+    engine.register_type_with_name::<process::Process>("Process");
     engine.register_global_module(global_module().into());
     register_spawn_syntax(&mut engine);
     engine.set_module_resolver(bundled::Resolver::new());
@@ -168,7 +185,7 @@ pub fn outcome(r: Result<(), Box<EvalAltResult>>) -> Outcome {
 #[derive(Clone)]
 pub struct ExitRequest(pub i32);
 
-#[export_module]
+#[export_module(manifest)]
 pub mod exit_fns {
     use super::*;
 

@@ -33,7 +33,7 @@ fn assertion(msg: String) -> Box<EvalAltResult> {
 }
 
 /// Refuses a change that would hit the host itself unless `#{host: true}`.
-fn guard_host(op: &str, kind: Namespace, opts: Option<&Map>, how: &str) -> RResult<()> {
+pub(crate) fn guard_host(op: &str, kind: Namespace, opts: Option<&Map>, how: &str) -> RResult<()> {
     let forced = match opts {
         Some(m) => {
             opts::check_keys(op, m, &["host"], &[])?;
@@ -84,7 +84,7 @@ fn pid_arg(op: &str, pid: i64) -> RResult<i64> {
     Ok(pid)
 }
 
-#[export_module]
+#[export_module(manifest)]
 pub mod core_fns {
     use super::*;
 

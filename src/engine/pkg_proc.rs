@@ -63,7 +63,7 @@ fn wait(p: &Process, input: Option<&[u8]>) -> RResult<i64> {
     c.wait(input, &os::interrupted).map(i64::from).rhai()
 }
 
-#[export_module]
+#[export_module(manifest)]
 pub mod proc_fns {
     use super::*;
 
