@@ -4,6 +4,8 @@
 pub mod ident;
 pub mod idmap;
 pub mod ipc;
+pub mod join;
+pub mod lsns;
 pub mod mount;
 pub mod net;
 pub mod ns;

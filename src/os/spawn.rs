@@ -100,6 +100,9 @@ pub struct Spec {
     pub time_offsets: Option<TimeOffsets>,
     /// Ask the child to report every step it takes (for a trace).
     pub trace: bool,
+    /// Namespaces of another process to join before any other setup
+    /// (`enter`, like `nsenter --target`); see os::join.
+    pub join: Option<std::sync::Arc<super::join::Target>>,
 }
 
 /// The steps of the child's setup, in the order they run.
@@ -107,6 +110,7 @@ pub struct Spec {
 #[repr(u8)]
 pub enum Step {
     Clone = 0,
+    Join,
     WriteMaps,
     WaitForMaps,
     Stdio,
@@ -120,8 +124,9 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 11] = [
+    const ALL: [Step; 12] = [
         Step::Clone,
+        Step::Join,
         Step::WriteMaps,
         Step::WaitForMaps,
         Step::Stdio,
@@ -137,6 +142,7 @@ impl Step {
     pub fn name(self) -> &'static str {
         match self {
             Step::Clone => "clone",
+            Step::Join => "setns",
             Step::WriteMaps => "write id maps",
             Step::WaitForMaps => "wait for id maps",
             Step::Stdio => "set up stdio",
@@ -329,9 +335,15 @@ fn cstring(op: &str, what: &str, s: &str) -> Result<CString> {
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-fn prepare(spec: &Spec) -> Result<Prepared> {
+fn prepare(spec: &Spec, then: Then) -> Result<Prepared> {
     let op = "spawn";
-    let prog = spec.argv.first().filter(|p| !p.is_empty()).ok_or_else(|| {
+    // fork() runs no program: there the command may be empty.
+    let none = String::new();
+    let prog = match (spec.argv.first(), then) {
+        (None, Then::Return) => Some(&none),
+        (p, _) => p.filter(|p| !p.is_empty()),
+    };
+    let prog = prog.ok_or_else(|| {
         Error::invalid(
             op,
             "the command is empty; give a program, like \"sh\" or [\"ls\", \"-l\"]",
@@ -367,7 +379,9 @@ fn prepare(spec: &Spec) -> Result<Prepared> {
 
     // The program is looked up in the PATH the child will have, like
     // execvpe(3), but the list is built here, before clone.
-    let candidates = if prog.contains('/') {
+    let candidates = if then == Then::Return {
+        Vec::new()
+    } else if prog.contains('/') {
         vec![cstring(op, "the program", prog)?]
     } else {
         let path = env
@@ -555,12 +569,47 @@ fn clone_error(e: Errno, ns: NsSet) -> Error {
     }
 }
 
+/// What the child does once its setup is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    /// execve the program (spawn).
+    Exec,
+    /// Return from `fork` in the child (in_ns runs script code there).
+    Return,
+}
+
+/// Which side of `fork` this is.
+pub enum Forked {
+    /// The parent, holding the child (set up, running).
+    Parent(Child),
+    /// The child, set up in its namespaces. It must end with `_exit`.
+    Child,
+}
+
 /// Starts `spec.argv` in the namespaces `spec` asks for. Returns when the
 /// child has exec'd, or with the error of the first step that failed (the
 /// child is then already gone).
 pub fn spawn(spec: &Spec) -> Result<Child> {
+    match start(spec, Then::Exec)? {
+        Forked::Parent(c) => Ok(c),
+        // A child with Then::Exec execs or exits inside child_main.
+        // SAFETY: leaving a forked child.
+        Forked::Child => unsafe { libc::_exit(127) },
+    }
+}
+
+/// Like `spawn`, with the same handshake and setup steps (maps written by
+/// the parent, / made private, /proc, hostname, time offsets, cwd), but the
+/// child runs no program: it returns `Forked::Child` here, inside its
+/// namespaces, while the parent gets `Forked::Parent` once setup is done.
+/// `spec.argv` may be empty; env/stdio settings apply to a program only.
+pub fn fork(spec: &Spec) -> Result<Forked> {
+    start(spec, Then::Return)
+}
+
+fn start(spec: &Spec, then: Then) -> Result<Forked> {
     check(spec)?;
-    let prep = prepare(spec)?;
+    let prep = prepare(spec, then)?;
     let user = spec.ns.contains(Namespace::User);
 
     // Pipes: "go" releases the child; "reports" carries its steps back.
@@ -602,7 +651,11 @@ pub fn spawn(spec: &Spec) -> Result<Child> {
             (stdout_p.map(|(_, w)| w), spec.stdout, 1),
             (stderr_p.map(|(_, w)| w), spec.stderr, 2),
         ];
-        child_main(&mut end, spec, &prep, stdio, parent);
+        child_main(&mut end, spec, &prep, stdio, parent, then);
+        // Then::Return: setup is done. Closing the report pipe (dropping
+        // `end`) tells the parent so, as exec's CLOEXEC does for spawn.
+        drop(end);
+        return Ok(Forked::Child);
     }
 
     // Parent.
@@ -695,7 +748,7 @@ pub fn spawn(spec: &Spec) -> Result<Child> {
         }
         child.trace.push(r);
     }
-    Ok(child)
+    Ok(Forked::Parent(child))
 }
 
 fn step_error(step: Step, errno: Errno, text: String, spec: &Spec) -> Error {
@@ -717,6 +770,7 @@ fn step_error(step: Step, errno: Errno, text: String, spec: &Spec) -> Error {
         (Step::Hostname, _) | (Step::Domainname, _) => e.hint("names are at most 64 bytes"),
         (Step::TimeNamespace, Errno::EPERM) => e.hint("a time namespace needs CAP_SYS_ADMIN: add \"user\" or run as root"),
         (Step::Stdio, _) => e.hint("could not connect the child's stdin/stdout/stderr"),
+        (Step::Join, _) => super::join::join_hint(e, errno),
         _ => e,
     }
 }
@@ -729,14 +783,16 @@ fn stdio_pipe(s: Stdio, _is_stdin: bool) -> Result<Option<(OwnedFd, OwnedFd)>> {
     }
 }
 
-/// The child between clone and exec. Never returns: it execs or _exits.
+/// The child between clone and exec. With Then::Exec it never returns: it
+/// execs or _exits; with Then::Return it returns once set up.
 fn child_main(
     end: &mut ChildEnd,
     spec: &Spec,
     prep: &Prepared,
     stdio: [(Option<OwnedFd>, Stdio, RawFd); 3],
     parent: i32,
-) -> ! {
+    then: Then,
+) {
     // Die with nsscript: if the parent exits first, the kernel sends
     // SIGKILL. Check the parent once more afterwards: it may have died
     // before the prctl (in a new pid namespace getppid() is 0, and the "go"
@@ -747,6 +803,22 @@ fn child_main(
     if ppid != 0 && ppid != parent {
         // SAFETY: leaving the forked child.
         unsafe { libc::_exit(127) }
+    }
+
+    // Join another process's namespaces (enter) before anything else: the
+    // fds were opened by the parent, user first. Joining a pid namespace
+    // moves only later children, so join::fork_into_pid_ns forks once more
+    // and this process stays behind to relay the exit status.
+    if let Some(t) = &spec.join {
+        if let Err((e, what)) = t.join() {
+            end.failed(Step::Join, e, what);
+        }
+        end.did(Step::Join, || t.describe());
+        if t.ns.contains(Namespace::Pid) {
+            if let Err(e) = super::join::fork_into_pid_ns() {
+                end.failed(Step::Join, e, "fork into the joined pid namespace".into());
+            }
+        }
     }
 
     // Wait until the parent has written uid_map/gid_map: before that the
@@ -867,12 +939,22 @@ fn child_main(
             ),
             None => "unshare(CLONE_NEWTIME)".into(),
         });
+        // Without an exec (fork), move this process itself into the new
+        // time namespace: setns on its own time_for_children.
+        if then == Then::Return {
+            if let Err(e) = super::join::enter_own_time_ns() {
+                end.failed(Step::TimeNamespace, e, "setns(time_for_children)".into());
+            }
+        }
     }
     if let Some(c) = &prep.cwd {
         if let Err(e) = nix::unistd::chdir(c.as_c_str()) {
             end.failed(Step::Chdir, e, c.to_string_lossy().into_owned());
         }
         end.did(Step::Chdir, || c.to_string_lossy().into_owned());
+    }
+    if then == Then::Return {
+        return;
     }
 
     // No fd of nsscript's may reach the program: mark every fd above 2
