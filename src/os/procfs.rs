@@ -91,14 +91,58 @@ pub fn comm(pid: i64) -> Result<String> {
         .map_err(no_such_process(p))
 }
 
-/// Is this process in the same namespace of `kind` as pid 1, i.e. the
-/// namespace the system started with (as seen from where nsscript runs)?
-pub fn in_initial(kind: Namespace) -> bool {
-    match (ns_link(None, kind), ns_link(Some(1), kind)) {
-        (Ok(a), Ok(b)) => a == b,
-        // pid 1 unreadable (hidepid): assume the host, the safe answer.
-        _ => true,
+/// The inode numbers the kernel gives the namespaces it starts with
+/// (include/linux/proc_ns.h). Mount and network namespaces have none fixed.
+fn initial_inode(kind: Namespace) -> Option<u64> {
+    match kind {
+        Namespace::Ipc => Some(0xEFFF_FFFF),
+        Namespace::Uts => Some(0xEFFF_FFFE),
+        Namespace::User => Some(0xEFFF_FFFD),
+        Namespace::Pid => Some(0xEFFF_FFFC),
+        Namespace::Cgroup => Some(0xEFFF_FFFB),
+        Namespace::Time => Some(0xEFFF_FFFA),
+        Namespace::Mount | Namespace::Net => None,
     }
+}
+
+/// The mount id of the topmost "/" in a mountinfo table. Mount ids are
+/// unique system-wide, so two processes whose root mounts share an id are
+/// in the same mount namespace.
+fn root_mount_id(mountinfo: &str) -> Option<u64> {
+    mountinfo
+        .lines()
+        .filter(|l| l.split_whitespace().nth(4) == Some("/"))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .last()
+}
+
+/// Is this process in the same namespace of `kind` as pid 1, i.e. the
+/// namespace the system (or the container nsscript runs in) started with?
+///
+/// pid 1's /proc/1/ns links are compared when readable. Where they are not
+/// (pid 1 may hold capabilities we lack, and reading them is a ptrace-mode
+/// check), the kernel's fixed inode numbers of the initial namespaces
+/// answer, and for mounts the id of the root mount in both mountinfo
+/// tables. When nothing can tell, the answer is "yes": the safe one.
+pub fn in_initial(kind: Namespace) -> bool {
+    let Ok(mine) = ns_link(None, kind) else {
+        return true;
+    };
+    if let Ok(theirs) = ns_link(Some(1), kind) {
+        return mine == theirs;
+    }
+    if let (Some(fixed), Some(ino)) = (initial_inode(kind), ns_inode(&mine)) {
+        return ino == fixed;
+    }
+    if kind == Namespace::Mount {
+        let read = |p: &str| std::fs::read_to_string(p).ok();
+        if let (Some(a), Some(b)) = (read("/proc/self/mountinfo"), read("/proc/1/mountinfo")) {
+            if let (Some(x), Some(y)) = (root_mount_id(&a), root_mount_id(&b)) {
+                return x == y;
+            }
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -123,6 +167,13 @@ mod tests {
         );
         let e = ns_link(Some(i32::MAX as i64), Namespace::Uts).unwrap_err();
         assert_eq!(e.errno, Some(Errno::ESRCH), "{e}");
+    }
+
+    #[test]
+    fn root_mount_is_the_last_slash() {
+        let t = "22 27 0:21 / /proc rw - proc proc rw\n27 1 8:1 / / rw - ext4 /dev/vda rw\n90 27 0:50 / / rw - tmpfs t rw\n";
+        assert_eq!(root_mount_id(t), Some(90));
+        assert!(in_initial(Namespace::Uts) || ns_link(None, Namespace::Uts).is_ok());
     }
 
     #[test]
