@@ -1,9 +1,3 @@
-mod cli;
-mod diag;
-mod engine;
-mod os;
-mod repl;
-
 fn main() {
-    std::process::exit(cli::main());
+    std::process::exit(nsscript::cli::main());
 }
