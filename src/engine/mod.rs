@@ -8,6 +8,7 @@ pub mod pkg_core;
 pub mod pkg_ipc;
 pub mod pkg_mount;
 pub mod pkg_net;
+pub mod pkg_ns;
 pub mod pkg_proc;
 pub mod process;
 
@@ -39,6 +40,7 @@ fn global_module() -> Module {
     m.combine_manifest(&pkg_ipc::ipc_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_net::net_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_mount::mount_fns::RHAI_MANIFEST);
+    m.combine_manifest(&pkg_ns::ns_fns::RHAI_MANIFEST);
     for (name, value) in constants() {
         m.set_var(name, value);
     }

@@ -355,37 +355,35 @@ impl Target {
         })
     }
 
-    /// "setns(pidfd of process 42, CLONE_NEWUTS|CLONE_NEWNET)", for traces.
+    /// The arguments of the setns call: "pidfd of process 42,
+    /// CLONE_NEWUTS|CLONE_NEWNET", for traces and errors.
     pub fn describe(&self) -> String {
         match &self.how {
-            How::Pidfd(_) => format!("setns(pidfd of {}, {})", self.what, self.ns.flag_names()),
-            How::Files(_) => format!("setns({}, {})", self.what, self.ns.flag_names()),
+            How::Pidfd(_) => format!("pidfd of {}, {}", self.what, self.ns.flag_names()),
+            How::Files(_) => format!("{}, {}", self.what, self.ns.flag_names()),
         }
     }
 
     /// Joins, then (with a user namespace) takes uid/gid 0 there when they
     /// are mapped, as nsenter does: a program exec'd with another uid would
     /// lose the capabilities the join gave. Safe between fork and exec (no
-    /// path lookups); the error names the call that failed.
+    /// path lookups); the error carries the failed call's arguments.
     pub fn join(&self) -> std::result::Result<(), (Errno, String)> {
         match &self.how {
             How::Pidfd(fd) => {
-                nix::sched::setns(fd, self.ns.clone_flags())
-                    .map_err(|e| (e, format!("setns(pidfd, {})", self.ns.flag_names())))?;
+                nix::sched::setns(fd, self.ns.clone_flags()).map_err(|e| (e, self.describe()))?;
             }
             How::Files(files) => {
                 for (kind, fd) in files {
                     nix::sched::setns(fd, kind.clone_flag()).map_err(|e| {
-                        (
-                            e,
-                            format!("setns({}, {})", self.what_of(*kind), kind.flag_name()),
-                        )
+                        (e, format!("{}, {}", self.what_of(*kind), kind.flag_name()))
                     })?;
                 }
             }
         }
         if self.ns.contains(Namespace::User) {
-            become_root_inside().map_err(|(e, call)| (e, call.to_string()))?;
+            become_root_inside()
+                .map_err(|(e, call)| (e, format!("{}, then {call}", self.describe())))?;
         }
         Ok(())
     }
@@ -445,7 +443,7 @@ pub fn join_hint(e: Error, errno: Errno) -> Error {
 /// namespace's root.
 pub fn setns(op: &str, t: &Target) -> Result<()> {
     t.join()
-        .map_err(|(errno, call)| join_hint(Error::sys(format!("{op}: {call}"), errno), errno))
+        .map_err(|(errno, args)| join_hint(Error::sys(format!("{op}({args})"), errno), errno))
 }
 
 /// In a child that joined a pid namespace (setns(CLONE_NEWPID) moves only
@@ -805,6 +803,107 @@ pub fn unshare(op: &str, spec: &Spec) -> Result<()> {
         super::uts::set_domainname(d)?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------
+// A forked copy of the interpreter in new namespaces (in_ns)
+// ---------------------------------------------------------------------
+
+/// Which side of `fork_in` this is.
+pub enum InChild {
+    /// The parent: wait for the child's result with `Returning::result`.
+    Parent(Returning),
+    /// The child, in its namespaces: send the result, then `exit`.
+    Child(ResultSender),
+}
+
+/// The parent's side: the child and the pipe its result comes back on.
+pub struct Returning {
+    child: super::spawn::Child,
+    result: OwnedFd,
+}
+
+/// The child's side: the write end of the result pipe.
+pub struct ResultSender {
+    fd: OwnedFd,
+}
+
+/// Forks the interpreter into the namespaces `spec` asks for, with spawn's
+/// handshake and setup (maps written from outside, / made private, /proc,
+/// hostname, time offsets, cwd). The child must end with
+/// `ResultSender::exit`: it shares nothing with the parent but the pipe.
+pub fn fork_in(spec: &Spec) -> Result<InChild> {
+    // CLOEXEC: a program the child starts never holds the pipe open.
+    let (r, w) = pipe2(OFlag::O_CLOEXEC).op("in_ns: pipe")?;
+    use std::io::Write;
+    let _ = std::io::stderr().flush();
+    match super::spawn::fork(spec)? {
+        super::spawn::Forked::Parent(child) => {
+            drop(w);
+            Ok(InChild::Parent(Returning { child, result: r }))
+        }
+        super::spawn::Forked::Child => {
+            drop(r);
+            Ok(InChild::Child(ResultSender { fd: w }))
+        }
+    }
+}
+
+impl Returning {
+    /// Everything the child sent, and its exit code once it is reaped. If
+    /// `interrupted` says so while waiting, the child is killed and reaped
+    /// and the result is an EINTR error. Dropping `self` early kills and
+    /// reaps the child as well: none is ever left behind.
+    pub fn result(mut self, interrupted: &dyn Fn() -> bool) -> Result<(Vec<u8>, i32)> {
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            match nix::unistd::read(&self.result, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => bytes.extend_from_slice(&buf[..n]),
+                Err(Errno::EINTR) => {
+                    if interrupted() {
+                        self.child.kill_and_reap();
+                        return Err(Error::with_errno(
+                            "in_ns",
+                            Errno::EINTR,
+                            format!("interrupted; process {} was killed", self.child.pid),
+                        ));
+                    }
+                }
+                Err(e) => return Err(Error::sys("in_ns: read the result", e)),
+            }
+        }
+        let code = self.child.wait(None, interrupted)?;
+        Ok((bytes, code))
+    }
+}
+
+impl ResultSender {
+    /// Sends the result (all of it, whatever its size).
+    pub fn send(&self, bytes: &[u8]) -> std::result::Result<(), Errno> {
+        let mut off = 0;
+        while off < bytes.len() {
+            match nix::unistd::write(&self.fd, &bytes[off..]) {
+                Ok(n) => off += n,
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the child: flushes stdout and stderr (so what it printed comes
+    /// before what the parent prints next) and leaves with `_exit`, without
+    /// running destructors that belong to the parent's state.
+    pub fn exit(self, code: i32) -> ! {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        drop(self.fd);
+        // SAFETY: leaving the forked child.
+        unsafe { libc::_exit(code) }
+    }
 }
 
 // ---------------------------------------------------------------------
