@@ -191,7 +191,7 @@ pub fn run(mode: Mode) -> i32 {
         }
         Mode::List => list(),
         Mode::Doc => {
-            print!("{}", crate::repl::doc::markdown());
+            print!("{}", engine::doc::markdown(&engine::new_engine()));
             0
         }
         Mode::Check { path } => check(&path),

@@ -2,9 +2,11 @@
 //! constants, limits and the module resolver.
 
 pub mod bundled;
+pub mod doc;
 pub mod error;
 pub mod opts;
 pub mod pkg_core;
+pub mod pkg_help;
 pub mod pkg_ipc;
 pub mod pkg_mount;
 pub mod pkg_net;
@@ -37,6 +39,7 @@ fn global_module() -> Module {
     m.combine_manifest(&pkg_core::core_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_proc::proc_fns::RHAI_MANIFEST);
     m.combine_manifest(&exit_fns::RHAI_MANIFEST);
+    m.combine_manifest(&pkg_help::help_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_ipc::ipc_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_net::net_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_mount::mount_fns::RHAI_MANIFEST);

@@ -1,7 +1,5 @@
 //! The interactive loop.
 
-pub mod doc;
-
 use crate::diag;
 use crate::engine::{self, Outcome};
 use rustyline::error::ReadlineError;
