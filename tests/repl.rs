@@ -1,0 +1,411 @@
+//! The REPL in a real pseudo-terminal (issue 4): tmux runs nsscript on a
+//! private server; the tests type with send-keys and read the screen with
+//! capture-pane, polling until the expected text shows up.
+
+use crate::util::{self, guarded};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// How long any one expected screen may take.
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A tmux server of our own, killed (with everything in it) on drop, even
+/// when the test fails; plus a temporary folder for history and files.
+struct Term {
+    socket: String,
+    dir: PathBuf,
+    sessions: u32,
+}
+
+impl Term {
+    /// None (and SKIP printed) when tmux is not installed.
+    fn new(test: &str) -> Option<Term> {
+        if util::which("tmux").is_none() {
+            eprintln!("SKIP {test}: tmux is not installed (.ci/run installs it)");
+            return None;
+        }
+        let socket = format!("nsscript-test-{}-{test}", std::process::id());
+        let dir = std::env::temp_dir().join(&socket);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the test folder");
+        Some(Term {
+            socket,
+            dir,
+            sessions: 0,
+        })
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn history(&self) -> PathBuf {
+        self.dir.join("state").join("history")
+    }
+
+    /// Starts nsscript in a new session (the REPL, as stdin is the pty),
+    /// with its history in the test folder, and waits for the prompt.
+    fn start(&mut self) {
+        self.sessions += 1;
+        let bin = util::bin();
+        let hist = format!("NSSCRIPT_HISTORY={}", self.history().display());
+        let o = self.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "repl",
+            "-x",
+            "160",
+            "-y",
+            "50",
+            "-c",
+            &self.dir.display().to_string(),
+            "--",
+            "env",
+            &hist,
+            &bin.display().to_string(),
+        ]);
+        assert!(
+            o.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        self.wait_for("the first prompt", |s| s.contains("ns> "));
+    }
+
+    /// Types text literally (no Enter).
+    fn type_text(&self, text: &str) {
+        // tmux takes a `;` ending an argument for its command separator;
+        // `\;` is a literal one.
+        let arg = match text.strip_suffix(';') {
+            Some(t) => format!("{t}\\;"),
+            None => text.to_string(),
+        };
+        let o = self.tmux(&["send-keys", "-t", "repl", "-l", "--", &arg]);
+        assert!(o.status.success(), "send-keys {text:?}");
+    }
+
+    /// Presses keys by name: "Enter", "Tab", "C-c", "C-r".
+    fn key(&self, key: &str) {
+        let o = self.tmux(&["send-keys", "-t", "repl", key]);
+        assert!(o.status.success(), "send-keys {key}");
+    }
+
+    /// Types a line and Enter, without waiting (a continuation line, or
+    /// one that runs until interrupted).
+    fn line(&self, text: &str) {
+        self.type_text(text);
+        self.key("Enter");
+    }
+
+    /// Types a complete line and waits for the next prompt, as a person
+    /// would before typing on.
+    fn enter(&self, text: &str) -> String {
+        let before = prompts(&self.screen());
+        self.line(text);
+        self.wait_for(&format!("the prompt after {text:?}"), |s| {
+            let last = s.lines().map(str::trim_end).rev().find(|l| !l.is_empty());
+            prompts(s) > before && last == Some("ns>")
+        })
+    }
+
+    /// The pane with its scrollback, wrapped lines joined.
+    fn screen(&self) -> String {
+        let o = self.tmux(&["capture-pane", "-p", "-J", "-S", "-1000", "-t", "repl"]);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Polls the screen until `ok` holds; panics with the screen after
+    /// TIMEOUT.
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            if start.elapsed() > TIMEOUT {
+                panic!("timed out waiting for {what}; the screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Waits until `text` shows `n` times in all.
+    fn wait_count(&self, text: &str, n: usize) -> String {
+        self.wait_for(&format!("{text:?} x{n}"), |s| s.matches(text).count() >= n)
+    }
+
+    fn wait_text(&self, text: &str) -> String {
+        self.wait_count(text, 1)
+    }
+
+    /// The pid of the program in the pane (env execs nsscript: the same).
+    fn pane_pid(&self) -> String {
+        let o = self.tmux(&["display-message", "-p", "-t", "repl", "#{pane_pid}"]);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    /// Waits until the session has ended (nsscript exited).
+    fn wait_gone(&self) {
+        let start = Instant::now();
+        while self.tmux(&["has-session", "-t", "repl"]).status.success() {
+            assert!(start.elapsed() < TIMEOUT, "nsscript did not exit");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for Term {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// How many prompts the screen shows.
+fn prompts(screen: &str) -> usize {
+    screen.lines().filter(|l| l.starts_with("ns>")).count()
+}
+
+/// Runs `f` with a started REPL, inside the host guard.
+fn with_repl(test: &str, f: impl FnOnce(&mut Term)) {
+    guarded(|| {
+        let Some(mut t) = Term::new(test) else { return };
+        t.start();
+        f(&mut t);
+    });
+}
+
+#[test]
+fn a_function_defined_over_lines_and_a_variable_persist() {
+    with_repl("multiline", |t| {
+        t.line("fn twice(x) {");
+        t.line("  x * 2");
+        t.enter("}");
+        t.enter("let a = 21;");
+        t.enter("twice(a)");
+        t.wait_text("=> 42 : int");
+        t.enter("a + 1");
+        t.wait_text("=> 22 : int");
+        t.enter("twice(\"ab\" + \"c\").len()");
+        // Strings do not multiply: an error, and the REPL goes on.
+        t.wait_text("error:");
+        t.enter("twice(a + 1)");
+        t.wait_text("=> 44 : int");
+    });
+}
+
+#[test]
+fn tab_completes_function_names() {
+    with_repl("complete", |t| {
+        t.type_text("set_ho");
+        t.key("Tab");
+        t.wait_text("ns> set_hostname");
+        // Drop the input with Ctrl-C: the REPL stays.
+        t.key("C-c");
+        t.type_text("let my_long_variable = 5;");
+        t.key("Enter");
+        t.type_text("my_long_v");
+        t.key("Tab");
+        t.wait_text("ns> my_long_variable");
+        t.key("Enter");
+        t.wait_text("=> 5 : int");
+    });
+}
+
+#[test]
+fn help_shows_a_functions_signature_doc_and_example() {
+    with_repl("help", |t| {
+        t.enter("help(\"spawn\")");
+        let s = t.wait_text("spawn(cmd, opts: map) -> Process");
+        assert!(s.contains("Start a program in new namespaces"), "{s}");
+        t.wait_text("Example:");
+        t.enter("help()");
+        t.wait_text("Process methods and properties");
+    });
+}
+
+#[test]
+fn an_error_shows_its_position_and_the_next_line_works() {
+    with_repl("error", |t| {
+        t.enter("let x = 1 + nosuch;");
+        let s = t.wait_text("--> <repl>:1:13");
+        assert!(s.contains("nosuch"), "{s}");
+        t.enter("40 + 2");
+        t.wait_text("=> 42 : int");
+        t.enter("read_file(\"/nonexistent/x\")");
+        t.wait_text("ENOENT");
+        t.enter("\"still\" + \" here\"");
+        t.wait_text("=> \"still here\" : string");
+    });
+}
+
+#[test]
+fn ctrl_c_interrupts_a_sleep_and_the_repl_goes_on() {
+    with_repl("sleep", |t| {
+        t.line("sleep(10000); print(\"not interrupted\")");
+        // The line is running once its echo is followed by no prompt;
+        // give the engine a moment to enter nanosleep.
+        t.wait_text("sleep(10000)");
+        std::thread::sleep(Duration::from_millis(300));
+        let start = Instant::now();
+        t.key("C-c");
+        t.wait_text("interrupted");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "Ctrl-C took {:?}",
+            start.elapsed()
+        );
+        t.enter("6 * 7");
+        let s = t.wait_text("=> 42 : int");
+        assert!(!s.lines().any(|l| l == "not interrupted"), "{s}");
+    });
+}
+
+#[test]
+fn ctrl_c_interrupts_a_wait_and_kills_the_child() {
+    with_repl("wait", |t| {
+        t.line("let p = spawn([\"sleep\", \"100\"]); print(`PID=${p.pid}`); p.wait()");
+        let s = t.wait_for("the child's pid", |s| pid_in(s).is_some());
+        let pid = pid_in(&s).unwrap_or_default();
+        assert!(Path::new(&format!("/proc/{pid}")).exists(), "sleep runs");
+        t.key("C-c");
+        // Either wait saw Ctrl-C first (and killed the child), or the
+        // child died of the terminal's SIGINT first (128 + 2).
+        t.wait_for("the wait to end", |s| {
+            s.contains("was killed") || s.contains("=> 130 : int")
+        });
+        assert!(util::dies(&pid), "the sleep process {pid} is gone");
+        t.enter("p.running");
+        t.wait_text("=> false : bool");
+        // The bare form: find the child under nsscript.
+        t.line("spawn([\"sleep\", \"100\"]).wait()");
+        let nsscript = t.pane_pid();
+        let start = Instant::now();
+        let pid = loop {
+            if let Some(p) = child_running(&nsscript, "sleep\0100\0") {
+                break p;
+            }
+            assert!(start.elapsed() < TIMEOUT, "no sleep child of {nsscript}");
+            std::thread::sleep(Duration::from_millis(25));
+        };
+        t.key("C-c");
+        // Either wait saw Ctrl-C first (and killed the child), or the
+        // child died of the terminal's SIGINT first (128 + 2).
+        t.wait_for("the second wait to end", |s| {
+            s.matches("was killed").count() + s.matches("=> 130 : int").count() >= 2
+        });
+        assert!(util::dies(&pid), "the sleep process {pid} is gone");
+        t.enter("1");
+        t.wait_text("=> 1 : int");
+    });
+}
+
+/// A child of `parent` whose command line is `cmdline` (NUL-separated).
+fn child_running(parent: &str, cmdline: &str) -> Option<String> {
+    let list = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    list.split_whitespace()
+        .find(|c| {
+            std::fs::read_to_string(format!("/proc/{c}/cmdline"))
+                .ok()
+                .as_deref()
+                == Some(cmdline)
+        })
+        .map(str::to_string)
+}
+
+/// The number after "PID=" in program output (not in the typed line).
+fn pid_in(screen: &str) -> Option<String> {
+    screen.lines().find_map(|l| {
+        let rest = l.strip_prefix("PID=")?;
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        (!digits.is_empty()).then_some(digits)
+    })
+}
+
+#[test]
+fn processes_show_pid_state_and_namespaces() {
+    with_repl("process", |t| {
+        t.enter("let p = spawn([\"sleep\", \"100\"], #{ns: [\"uts\", \"ipc\"]});");
+        t.enter("p");
+        let s = t.wait_text(", running, ns: [");
+        assert!(s.contains("=> Process(pid "), "{s}");
+        t.enter("p.kill(); p.wait()");
+        t.wait_text("=> 137 : int");
+        t.enter("p");
+        t.wait_text("exited 137");
+    });
+}
+
+#[test]
+fn imported_modules_and_loaded_files_persist() {
+    with_repl("import", |t| {
+        std::fs::write(t.dir.join("lab.rhai"), "fn answer() { 42 }\n").expect("write module");
+        std::fs::write(
+            t.dir.join("setup.rhai"),
+            "let loaded = 7;\nfn seven() { 7 }\n",
+        )
+        .expect("write script");
+        t.enter("import \"lab\" as lab;");
+        t.enter("lab::answer()");
+        t.wait_text("=> 42 : int");
+        t.enter(":load setup.rhai");
+        t.enter("loaded * seven()");
+        t.wait_text("=> 49 : int");
+        t.enter(":vars");
+        let s = t.wait_text("module lab");
+        assert!(s.contains("loaded = 7 : int"), "{s}");
+        assert!(s.contains("fn seven()"), "{s}");
+    });
+}
+
+#[test]
+fn history_survives_a_restart() {
+    guarded(|| {
+        let Some(mut t) = Term::new("history") else {
+            return;
+        };
+        t.start();
+        t.enter("let marker = 12345;");
+        t.enter(":history");
+        t.wait_text("let marker = 12345;\n");
+        t.line(":quit");
+        t.wait_gone();
+        let saved = std::fs::read_to_string(t.history()).unwrap_or_default();
+        assert!(
+            saved.contains("let marker = 12345;"),
+            "history file: {saved:?}"
+        );
+
+        t.start();
+        // Ctrl-R finds the line from the first run.
+        t.key("C-r");
+        t.type_text("marker =");
+        t.wait_text("let marker = 12345;");
+        t.key("Enter");
+        t.enter("marker + 1");
+        t.wait_text("=> 12346 : int");
+        // Ctrl-D at an empty prompt leaves.
+        t.key("C-d");
+        t.wait_gone();
+    });
+}
+
+#[test]
+fn ctrl_c_at_an_empty_prompt_does_not_exit() {
+    with_repl("prompt", |t| {
+        t.key("C-c");
+        t.key("C-c");
+        t.enter("\"alive\"");
+        t.wait_text("=> \"alive\" : string");
+        t.line("exit(3)");
+        t.wait_gone();
+    });
+}
