@@ -41,19 +41,36 @@ pub(crate) fn guard_host(op: &str, kind: Namespace, opts: Option<&Map>, how: &st
         }
         None => false,
     };
-    if forced || !os::procfs::in_initial(kind) {
+    let state = os::procfs::initial(kind);
+    if forced || state == os::procfs::Initial::No {
         return Ok(());
     }
+    let (why, hint) = if state == os::procfs::Initial::Yes {
+        (
+            format!("this process is in the host's {} namespace", kind.name()),
+            format!(
+                "call unshare([\"{}\"]) first (add \"user\" when not root), or pass #{{host: true}} to change the host on purpose",
+                kind.name()
+            ),
+        )
+    } else {
+        // Without /proc (after pivot_root into a root that lacks it) there
+        // is no telling: refuse, and say how to let /proc answer.
+        (
+            format!(
+                "cannot tell whether this process is in the host's {} namespace: /proc/self/ns is unreadable",
+                kind.name()
+            ),
+            "mount /proc first (mount_proc(#{host: true}) in a new root), or pass #{host: true} when you are sure".to_string(),
+        )
+    };
     Err(os_err(
         os::Error::with_errno(
             op,
             nix::errno::Errno::EPERM,
-            format!("refusing to {how}: this process is in the host's {} namespace", kind.name()),
+            format!("refusing to {how}: {why}"),
         )
-        .hint(format!(
-            "call unshare([\"{}\"]) first (add \"user\" when not root), or pass #{{host: true}} to change the host on purpose",
-            kind.name()
-        )),
+        .hint(hint),
     ))
 }
 

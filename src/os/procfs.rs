@@ -116,33 +116,49 @@ fn root_mount_id(mountinfo: &str) -> Option<u64> {
         .last()
 }
 
-/// Is this process in the same namespace of `kind` as pid 1, i.e. the
-/// namespace the system (or the container nsscript runs in) started with?
+/// Whether this process is in the namespace of a kind that the system (or
+/// the container nsscript runs in) started with, as far as /proc tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initial {
+    Yes,
+    No,
+    /// /proc cannot tell (not mounted, as after pivot_root into a new root).
+    Unknown,
+}
+
+/// Is this process in the same namespace of `kind` as pid 1?
 ///
 /// pid 1's /proc/1/ns links are compared when readable. Where they are not
 /// (pid 1 may hold capabilities we lack, and reading them is a ptrace-mode
 /// check), the kernel's fixed inode numbers of the initial namespaces
 /// answer, and for mounts the id of the root mount in both mountinfo
-/// tables. When nothing can tell, the answer is "yes": the safe one.
-pub fn in_initial(kind: Namespace) -> bool {
+/// tables. When nothing can tell, the answer is `Unknown`.
+pub fn initial(kind: Namespace) -> Initial {
+    let yes = |b: bool| if b { Initial::Yes } else { Initial::No };
     let Ok(mine) = ns_link(None, kind) else {
-        return true;
+        return Initial::Unknown;
     };
     if let Ok(theirs) = ns_link(Some(1), kind) {
-        return mine == theirs;
+        return yes(mine == theirs);
     }
     if let (Some(fixed), Some(ino)) = (initial_inode(kind), ns_inode(&mine)) {
-        return ino == fixed;
+        return yes(ino == fixed);
     }
     if kind == Namespace::Mount {
         let read = |p: &str| std::fs::read_to_string(p).ok();
         if let (Some(a), Some(b)) = (read("/proc/self/mountinfo"), read("/proc/1/mountinfo")) {
             if let (Some(x), Some(y)) = (root_mount_id(&a), root_mount_id(&b)) {
-                return x == y;
+                return yes(x == y);
             }
         }
     }
-    true
+    Initial::Unknown
+}
+
+/// `initial(kind)`, with "cannot tell" counted as "yes": the safe answer
+/// for a guard.
+pub fn in_initial(kind: Namespace) -> bool {
+    initial(kind) != Initial::No
 }
 
 #[cfg(test)]

@@ -121,10 +121,14 @@ pub enum Step {
     TimeNamespace,
     Chdir,
     Exec,
+    /// Setup is done: the next thing the child does is execve (spawn) or
+    /// return from fork (in_ns). Always sent; a child that dies before it
+    /// died during setup.
+    Ready,
 }
 
 impl Step {
-    const ALL: [Step; 12] = [
+    const ALL: [Step; 13] = [
         Step::Clone,
         Step::Join,
         Step::WriteMaps,
@@ -137,6 +141,7 @@ impl Step {
         Step::TimeNamespace,
         Step::Chdir,
         Step::Exec,
+        Step::Ready,
     ];
 
     pub fn name(self) -> &'static str {
@@ -153,6 +158,7 @@ impl Step {
             Step::TimeNamespace => "time namespace",
             Step::Chdir => "chdir",
             Step::Exec => "exec",
+            Step::Ready => "ready",
         }
     }
 
@@ -243,6 +249,16 @@ impl Handshake {
             match nix::unistd::read(&self.reports, &mut buf) {
                 Ok(0) => break,
                 Ok(n) => all.extend_from_slice(&buf[..n]),
+                // A child stuck in its setup (a cwd on a dead NFS mount, a
+                // FIFO in place of /dev/null) must not hang the REPL: Ctrl-C
+                // gives up, and the caller kills the child.
+                Err(Errno::EINTR) if super::interrupted() => {
+                    return Err(Error::with_errno(
+                        "spawn",
+                        Errno::EINTR,
+                        "interrupted while the child was setting up",
+                    ))
+                }
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(Error::sys("spawn: read child reports", e)),
             }
@@ -274,6 +290,12 @@ impl ChildEnd {
             Report::Did(step, what()).encode(&mut self.buf);
             self.send();
         }
+    }
+
+    /// Tells the parent that setup is complete (always, trace or not).
+    fn ready(&mut self) {
+        Report::Did(Step::Ready, String::new()).encode(&mut self.buf);
+        self.send();
     }
 
     fn failed(&mut self, step: Step, e: Errno, text: String) -> ! {
@@ -654,6 +676,7 @@ fn start(spec: &Spec, then: Then) -> Result<Forked> {
         child_main(&mut end, spec, &prep, stdio, parent, then);
         // Then::Return: setup is done. Closing the report pipe (dropping
         // `end`) tells the parent so, as exec's CLOEXEC does for spawn.
+        end.ready();
         drop(end);
         return Ok(Forked::Child);
     }
@@ -741,14 +764,43 @@ fn start(spec: &Spec, then: Then) -> Result<Forked> {
             return Err(e);
         }
     };
+    let mut ready = false;
     for r in reports {
-        if let Report::Failed(step, errno, text) = r {
-            child.reap_blocking();
-            return Err(step_error(step, errno, text, spec));
+        match r {
+            Report::Failed(step, errno, text) => {
+                child.reap_blocking();
+                return Err(step_error(step, errno, text, spec));
+            }
+            Report::Did(Step::Ready, _) => ready = true,
+            r => child.trace.push(r),
         }
-        child.trace.push(r);
+    }
+    if !ready {
+        // EOF without "ready": the child died half-way through its setup
+        // (killed from outside), so the program never ran. Say so rather
+        // than hand back a Process for a program that never started.
+        child.reap_blocking();
+        return Err(died_in_setup(child.pid, child.status));
     }
     Ok(Forked::Parent(child))
+}
+
+/// The error for a child that died before its setup was done.
+fn died_in_setup(pid: i32, status: Option<i32>) -> Error {
+    let how = match status {
+        Some(c) if c > 128 => match Signal::try_from(c - 128) {
+            Ok(s) => format!("killed by {}", s.as_str()),
+            Err(_) => format!("ended with status {c}"),
+        },
+        Some(c) => format!("exited with status {c}"),
+        None => "gone".to_string(),
+    };
+    Error::with_errno(
+        "spawn",
+        Errno::ECANCELED,
+        format!("child {pid} was {how} during its setup, before the program started"),
+    )
+    .hint("something outside nsscript killed it (kill(1), the OOM killer, a cgroup limit)")
 }
 
 fn step_error(step: Step, errno: Errno, text: String, spec: &Spec) -> Error {
@@ -756,12 +808,21 @@ fn step_error(step: Step, errno: Errno, text: String, spec: &Spec) -> Error {
     match (step, errno) {
         (Step::Exec, Errno::ENOENT) => {
             let prog = spec.argv.first().map(String::as_str).unwrap_or("");
-            if prog.contains('/') {
+            if prog.contains('/') && std::path::Path::new(prog).exists() {
+                // execve says ENOENT for a missing #! interpreter or ELF
+                // loader too, not only for a missing file.
+                e.hint(format!(
+                    "{prog} exists, but the interpreter its #! line names (or its ELF loader) does not"
+                ))
+            } else if prog.contains('/') {
                 e.hint(format!("{prog} does not exist"))
             } else {
                 e.hint(format!("no program named {prog:?} in PATH"))
             }
         }
+        (Step::Exec, Errno::ENOEXEC) => e.hint(
+            "the file is not in a format this kernel runs (no #! line, another architecture, or a damaged binary)",
+        ),
         (Step::Exec, Errno::EACCES) => e.hint("the file is not executable, or a directory on its path is not searchable"),
         (Step::Chdir, Errno::ENOENT) => e.hint("the cwd does not exist (inside the new mount namespace)"),
         (Step::MountProc, Errno::EPERM) => e.hint(
@@ -995,6 +1056,7 @@ fn exec(end: &mut ChildEnd, prep: &Prepared) -> ! {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = prep.envp.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
+    end.ready();
     // Like execvpe: try each PATH entry; remember EACCES over ENOENT.
     let mut err = Errno::ENOENT;
     for c in &prep.candidates {
@@ -1277,6 +1339,14 @@ impl Child {
         while off < data.len() {
             match nix::unistd::write(fd, &data[off..]) {
                 Ok(n) => off += n,
+                // A child that never reads fills the pipe: Ctrl-C gives up.
+                Err(Errno::EINTR) if super::interrupted() => {
+                    return Err(Error::with_errno(
+                        "write",
+                        Errno::EINTR,
+                        format!("interrupted after {off} of {} bytes", data.len()),
+                    ))
+                }
                 Err(Errno::EINTR) => {}
                 Err(e) => return Err(Error::sys("write", e)),
             }

@@ -215,13 +215,18 @@ fn host_mounts() -> Vec<String> {
     v
 }
 
-/// Link names and addresses as `ip -o addr` prints them.
+/// Every link (`ip -o link`: names, flags, state, master, MAC) and every
+/// address (`ip -o addr`). `ip -o addr` alone leaves out links without an
+/// address, such as a leftover veth or bridge.
 fn host_links() -> String {
-    Command::new("ip")
-        .args(["-o", "addr"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
+    let ip = |what: &str| {
+        Command::new("ip")
+            .args(["-o", what])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    format!("{}{}", ip("link"), ip("addr"))
 }
 
 /// Every line of /proc/sysvipc/{msg,sem,shm} but the header, without the
@@ -305,4 +310,209 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> T {
     }
     assert_eq!(before, after, "the host changed during the test");
     out
+}
+
+/// Sends signal `sig` to `pid` (a process the test started or found under
+/// one it started).
+pub fn signal(pid: i32, sig: i32) {
+    // SAFETY: plain kill(2).
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// Every process below `pid` (children of all its threads, recursively),
+/// as pids. Zombies included.
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(p) = frontier.pop() {
+        let tasks = std::fs::read_dir(format!("/proc/{p}/task"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        for t in tasks {
+            for c in read(&format!("/proc/{p}/task/{t}/children")).split_whitespace() {
+                if let Ok(c) = c.parse::<i32>() {
+                    out.push(c);
+                    frontier.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The number of open fds of a process, None when it is gone.
+pub fn fd_count(pid: i32) -> Option<usize> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()
+        .map(|d| d.count())
+}
+
+/// A folder of its own under the temporary directory, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let p = std::env::temp_dir().join(format!("nsscript-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create scratch folder");
+        Scratch(p)
+    }
+
+    pub fn path(&self, rel: &str) -> String {
+        self.0.join(rel).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// nsscript run by util-linux `unshare FLAGS`, after `setup` (shell code,
+/// run inside the new namespaces first): `unshare FLAGS sh -c 'SETUP; exec
+/// nsscript ARGS'`. Nothing the setup mounts reaches the host when FLAGS
+/// has --mount (unshare makes / private by default).
+pub fn in_unshare(flags: &[&str], setup: &str, args: &[&str]) -> Command {
+    let mut c = Command::new("unshare");
+    c.args(flags)
+        .arg("--")
+        .arg("sh")
+        .arg("-c")
+        .arg(format!("{setup}\nexec \"$0\" \"$@\""))
+        .arg(bin())
+        .args(args)
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs a command to its end, as a `Run`.
+pub fn output(mut c: impl std::borrow::BorrowMut<Command>) -> Run {
+    Run::from(c.borrow_mut().output().expect("start the command"))
+}
+
+/// A running nsscript (or any command) whose stdout and stderr are read
+/// in the background, so the test can wait for a line while it runs.
+pub struct Live {
+    pub child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    err: Option<std::thread::JoinHandle<String>>,
+    /// Every stdout line read so far.
+    pub seen: Vec<String>,
+}
+
+impl Live {
+    pub fn start(mut c: impl std::borrow::BorrowMut<Command>) -> Live {
+        use std::io::{BufRead, BufReader, Read};
+        let mut child = c
+            .borrow_mut()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the command");
+        let out = child.stdout.take().expect("stdout");
+        let mut err = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines() {
+                match l {
+                    Ok(l) => {
+                        if tx.send(l).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        let err = std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = err.read_to_end(&mut s);
+            String::from_utf8_lossy(&s).into_owned()
+        });
+        Live {
+            child,
+            lines: rx,
+            err: Some(err),
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// The next stdout line starting with `prefix` (without the prefix),
+    /// waiting at most `secs` seconds; panics with what was seen otherwise.
+    pub fn line(&mut self, prefix: &str, secs: u64) -> String {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if let Some(rest) = l.strip_prefix(prefix) {
+                        return rest.trim().to_string();
+                    }
+                }
+                Err(e) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!(
+                        "no line starting with {prefix:?} within {secs}s ({e:?}); seen: {:?}",
+                        self.seen
+                    );
+                }
+            }
+        }
+    }
+
+    /// Writes to its stdin (a script waiting in `run(["head", "-c", "1"],
+    /// #{stdin: "inherit"})` goes on).
+    pub fn send(&mut self, text: &str) {
+        use std::io::Write;
+        if let Some(i) = self.child.stdin.as_mut() {
+            let _ = i.write_all(text.as_bytes());
+            let _ = i.flush();
+        }
+    }
+
+    /// Waits for the end; the rest of stdout and all of stderr.
+    pub fn finish(mut self) -> Run {
+        use std::os::unix::process::ExitStatusExt;
+        self.child.stdin = None;
+        let status = self.child.wait().expect("wait for the command");
+        let stderr = self
+            .err
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let mut stdout: Vec<String> = std::mem::take(&mut self.seen);
+        while let Ok(l) = self.lines.recv_timeout(std::time::Duration::from_secs(5)) {
+            stdout.push(l);
+        }
+        Run {
+            code: status
+                .code()
+                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+            stdout: stdout.join("\n"),
+            stderr,
+        }
+    }
+}
+
+impl Drop for Live {
+    /// A test that panics half-way kills what it started.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
