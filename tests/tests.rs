@@ -6,4 +6,5 @@ mod util;
 mod core;
 mod demos;
 mod repl;
+mod join;
 mod faults;
