@@ -27,6 +27,7 @@ const AREAS: &[(&str, &[&str])] = &[
             "namespaces",
             "persist",
             "unpersist",
+            "ns_of",
             "ns_*",
         ],
     ),
@@ -49,6 +50,7 @@ const AREAS: &[(&str, &[&str])] = &[
             "bind",
             "umount",
             "make_private",
+            "make_*",
             "pivot_root",
             "mounts",
             "*mount*",
@@ -363,7 +365,10 @@ fn from_raw(f: RawFn) -> Option<FnDoc> {
         name,
         kind,
         params,
-        ret: script_type(&f.return_type),
+        ret: match script_type(&f.return_type) {
+            t if t.is_empty() && f.return_type.contains("Dynamic") => "any".into(),
+            t => t,
+        },
         doc: doc_text(&f.doc_comments),
     })
 }
@@ -393,11 +398,13 @@ pub struct Entry<'a> {
 
 impl Entry<'_> {
     /// The first documented overload's summary.
+    /// The summary of the overload with the longest doc: the main form
+    /// (`spawn(cmd, opts)` over `spawn(cmd)`).
     pub fn summary(&self) -> String {
         self.overloads
             .iter()
+            .max_by_key(|f| f.doc.len())
             .map(|f| f.summary())
-            .find(|s| !s.is_empty())
             .unwrap_or_default()
     }
 
@@ -554,8 +561,10 @@ pub fn overview(engine: &Engine) -> String {
         }
         out.push('\n');
     }
-    let consts: Vec<&str> = super::constants().iter().map(|(n, _)| *n).collect();
-    let _ = writeln!(out, "Constants: {}", consts.join(" "));
+    let _ = writeln!(out, "Constants");
+    for line in wrap(super::constants().iter().map(|(n, _)| *n), 76) {
+        let _ = writeln!(out, "  {line}");
+    }
     let _ = writeln!(
         out,
         "\nhelp(\"NAME\") shows a function's signatures, documentation and example."
@@ -563,12 +572,32 @@ pub fn overview(engine: &Engine) -> String {
     out
 }
 
+/// Words joined with spaces into lines of at most `width` characters.
+fn wrap<'a>(words: impl Iterator<Item = &'a str>, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for w in words {
+        match lines.last_mut() {
+            Some(l) if l.len() + 1 + w.len() <= width => {
+                l.push(' ');
+                l.push_str(w);
+            }
+            _ => lines.push(w.to_string()),
+        }
+    }
+    lines
+}
+
+/// Cut at a word boundary with an ellipsis when longer than `max`.
 fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
         let cut: String = s.chars().take(max.saturating_sub(1)).collect();
-        format!("{}…", cut.trim_end())
+        let cut = match cut.rfind(' ') {
+            Some(i) if i > max / 2 => &cut[..i],
+            _ => &cut,
+        };
+        format!("{}…", cut.trim_end_matches([' ', ',', ';', ':']))
     }
 }
 
