@@ -50,6 +50,54 @@ const KEYWORDS: &[&str] = &[
     "eval",
 ];
 
+const RHAI_METHODS: &[&str] = &[
+    "len",
+    "is_empty",
+    "contains",
+    "keys",
+    "values",
+    "get",
+    "set",
+    "remove",
+    "insert",
+    "push",
+    "pop",
+    "shift",
+    "append",
+    "clear",
+    "reverse",
+    "sort",
+    "dedup",
+    "retain",
+    "drain",
+    "extract",
+    "map",
+    "filter",
+    "reduce",
+    "for_each",
+    "some",
+    "all",
+    "find",
+    "index_of",
+    "join",
+    "split",
+    "trim",
+    "to_upper",
+    "to_lower",
+    "starts_with",
+    "ends_with",
+    "sub_string",
+    "replace",
+    "chars",
+    "to_string",
+    "to_debug",
+    "to_int",
+    "to_float",
+    "to_json",
+    "call",
+    "curry",
+];
+
 /// What completion offers, refreshed after each line.
 #[derive(Default)]
 pub struct Names {
@@ -86,8 +134,9 @@ impl Names {
         functions.extend(extra_fns);
         functions.extend(KEYWORDS.iter().map(|k| k.to_string()));
         functions.extend(engine::constants().iter().map(|(n, _)| n.to_string()));
-        // Rhai's own methods on strings, arrays and maps also follow a dot.
-        members.extend(functions.iter().filter(|n| !n.contains("::")).cloned());
+        // The common methods of Rhai's strings, arrays and maps also follow
+        // a dot (any function can, but listing them all helps nobody).
+        members.extend(RHAI_METHODS.iter().map(|m| m.to_string()));
         for v in [&mut functions, &mut members] {
             v.sort();
             v.dedup();

@@ -215,8 +215,12 @@ impl Repl {
 
     fn help(&self) {
         let history = match &self.history {
-            Some(p) => format!("kept in {}", p.display()),
-            None => "not kept (NSSCRIPT_HISTORY is empty, or no home directory)".into(),
+            Some(p) => format!(
+                "History: {} (NSSCRIPT_HISTORY=PATH for another file)",
+                p.display()
+            ),
+            None => "History: not kept (NSSCRIPT_HISTORY is empty, or there is no home directory)"
+                .into(),
         };
         println!(
             "\
@@ -225,14 +229,15 @@ Commands:
   :quit           leave (also Ctrl-D at an empty prompt, or exit())
   :vars           the variables, functions and modules of this session
   :load FILE      run a script into this session: its variables and functions stay
-  :history        the lines entered so far ({history})
+  :history        the lines entered so far
   :demo [NAME]    run a bundled demo in a copy of nsscript; without NAME, list them
 Keys:
   Tab             complete functions, variables, spawn options, namespace kinds, modules
   Ctrl-R          search the history
   Ctrl-C          interrupt the running line (and the child it waits for), or drop the input
   Enter           runs the code, or starts another line while it is incomplete
-                  (an open brace, bracket, call or string); two empty lines give up"
+                  (an open brace, bracket, call or string); two empty lines give up
+{history}"
         );
     }
 

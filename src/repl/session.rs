@@ -68,8 +68,10 @@ impl Session {
                 .map_err(|e| Failed::Error(Box::new(e.into())))?;
             line += collect;
         }
-        line.set_source(name);
         self.ast += line;
+        // The source names errors and is the base of relative imports:
+        // this line's, not that of the first line merged.
+        self.ast.set_source(name);
         let r = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &self.ast);
