@@ -409,3 +409,27 @@ fn ctrl_c_at_an_empty_prompt_does_not_exit() {
         t.wait_gone();
     });
 }
+
+#[test]
+fn doc_prints_the_reference_as_markdown() {
+    guarded(|| {
+        let r = util::run(&["--doc"]);
+        r.ok();
+        for want in [
+            "### Processes\n",
+            "#### `spawn()`\n",
+            "`spawn(cmd, opts: map) -> Process`\n",
+            "`p.wait() -> int`\n",
+            "```rhai\n",
+        ] {
+            assert!(r.stdout.contains(want), "--doc lacks {want:?}");
+        }
+        // The same docs at the prompt, and a near miss named.
+        let r = util::eval("help(\"spawn\")");
+        r.ok();
+        assert!(r.stdout.contains("Example:"), "{}", r.stdout);
+        let r = util::eval("help(\"spwan\")");
+        r.expect_code(1);
+        assert!(r.stderr.contains("did you mean spawn"), "{}", r.stderr);
+    });
+}
