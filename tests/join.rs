@@ -717,3 +717,37 @@ fn ns_of_names_every_kind() {
         assert_eq!(keys, want);
     });
 }
+
+#[test]
+fn setns_and_lsns_demos_observe_what_they_claim() {
+    guarded(|| {
+        let r = util::run(&["demo/setns.rhai"]);
+        r.ok();
+        assert!(r.stdout.contains("setns: all observed"), "{}", r.stdout);
+        assert!(!r.stdout.contains("FAIL"), "{}", r.stdout);
+        let r = util::run(&["demo/lsns.rhai"]);
+        r.ok();
+        assert!(r.stdout.contains("lsns: all observed"), "{}", r.stdout);
+        assert!(
+            r.stdout.contains("        pid:["),
+            "a pid namespace two levels down: {}",
+            r.stdout
+        );
+
+        if !util::unprivileged_userns() || which("setpriv").is_none() || !util::is_root() {
+            eprintln!("SKIP: cannot run the demos as uid 65534 here");
+            return;
+        }
+        for demo in ["demo/setns.rhai", "demo/lsns.rhai"] {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+                .arg(util::bin())
+                .arg(demo)
+                .current_dir("/")
+                .stdin(Stdio::null());
+            let r = util::output(c);
+            r.ok();
+            assert!(r.stdout.contains(": all observed"), "{demo}: {}", r.stdout);
+        }
+    });
+}
