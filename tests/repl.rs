@@ -266,6 +266,14 @@ fn ctrl_c_interrupts_a_sleep_and_the_repl_goes_on() {
         t.enter("6 * 7");
         let s = t.wait_text("=> 42 : int");
         assert!(!s.lines().any(|l| l == "not interrupted"), "{s}");
+        // A loop that never calls out is stopped by the engine itself.
+        t.line("let n = 0; loop { n += 1; }");
+        t.wait_text("loop { n += 1; }");
+        std::thread::sleep(Duration::from_millis(300));
+        t.key("C-c");
+        t.wait_text("error: interrupted (Ctrl-C)");
+        t.enter("n > 0");
+        t.wait_text("=> true : bool");
     });
 }
 
@@ -431,5 +439,20 @@ fn doc_prints_the_reference_as_markdown() {
         let r = util::eval("help(\"spwan\")");
         r.expect_code(1);
         assert!(r.stderr.contains("did you mean spawn"), "{}", r.stderr);
+    });
+}
+
+#[test]
+fn demo_runs_a_bundled_script_apart_from_the_session() {
+    with_repl("demo", |t| {
+        t.enter("let kept = \"still here\";");
+        t.enter(":demo");
+        t.wait_text("demo/uts.rhai");
+        t.enter(":demo uts");
+        t.wait_text("verdict:");
+        t.enter("kept");
+        t.wait_text("=> \"still here\" : string");
+        t.enter(":demo nosuch");
+        t.wait_text("no bundled demo named \"nosuch\"");
     });
 }

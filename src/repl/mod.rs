@@ -302,10 +302,20 @@ Keys:
 /// it starts on a line of its own, not after the echoed ^C.
 fn report(e: &rhai::EvalAltResult, name: &str, text: &str) {
     let _ = std::io::stdout().flush();
-    if os::interrupted() {
-        eprintln!();
+    let src = Source { name, text };
+    if !os::interrupted() {
+        diag::print(e, Some(&src));
+        return;
     }
-    diag::print(e, Some(&Source { name, text }));
+    eprintln!();
+    // The engine's progress check stops with a bare "Script terminated":
+    // say why, at the same place.
+    if let rhai::EvalAltResult::ErrorTerminated(_, pos) = e {
+        let why = rhai::EvalAltResult::ErrorRuntime("interrupted (Ctrl-C)".into(), *pos);
+        diag::print(&why, Some(&src));
+    } else {
+        diag::print(e, Some(&src));
+    }
 }
 
 fn list_demos() {
