@@ -298,7 +298,7 @@ fn ctrl_c_interrupts_a_wait_and_kills_the_child() {
         let nsscript = t.pane_pid();
         let start = Instant::now();
         let pid = loop {
-            if let Some(p) = child_running(&nsscript, "sleep\0100\0") {
+            if let Some(p) = child_running(&nsscript, "sleep\x00100\x00") {
                 break p;
             }
             assert!(start.elapsed() < TIMEOUT, "no sleep child of {nsscript}");

@@ -306,6 +306,7 @@ fn from_raw(f: RawFn) -> Option<FnDoc> {
     if f.is_anonymous
         || f.name.starts_with("anon$")
         || f.name.starts_with("index$")
+        || f.name.starts_with("__")
         || HIDDEN.contains(&f.name.as_str())
         || !f
             .name
