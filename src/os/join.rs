@@ -699,12 +699,7 @@ impl MapWriter {
 
     fn reap(&mut self) {
         if self.pid > 0 {
-            loop {
-                match waitpid(Pid::from_raw(self.pid), None) {
-                    Err(Errno::EINTR) => continue,
-                    _ => break,
-                }
-            }
+            while let Err(Errno::EINTR) = waitpid(Pid::from_raw(self.pid), None) {}
             self.pid = 0;
         }
     }
