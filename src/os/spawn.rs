@@ -578,6 +578,11 @@ fn clone_error(e: Errno, ns: NsSet) -> Error {
         Errno::EPERM if !ns.contains(Namespace::User) && unprivileged => err.hint(
             "creating these namespaces needs CAP_SYS_ADMIN: add \"user\" to ns (a new user namespace gives its creator those capabilities), or run as root",
         ),
+        // The kernel refuses a nested user namespace to a process whose own
+        // ids have no mapping in its current one (an unshare without maps).
+        Errno::EPERM if ns.contains(Namespace::User) && !own_ids_mapped() => err.hint(
+            "this process's uid or gid has no mapping in its own user namespace (its uid_map or gid_map is empty), so it cannot create another; give unshare a map (map_root: true)",
+        ),
         Errno::EPERM if ns.contains(Namespace::User) => err.hint(
             "unprivileged user namespaces are disabled here (kernel.unprivileged_userns_clone=0, or an AppArmor/SELinux policy); run as root or enable them",
         ),
@@ -606,6 +611,16 @@ pub enum Forked {
     Parent(Child),
     /// The child, set up in its namespaces. It must end with `_exit`.
     Child,
+}
+
+/// Whether this process's uid and gid both have a mapping in its user
+/// namespace (an empty map file means they do not).
+fn own_ids_mapped() -> bool {
+    ["uid_map", "gid_map"].iter().all(|m| {
+        std::fs::read_to_string(format!("/proc/self/{m}"))
+            .map(|t| !t.trim().is_empty())
+            .unwrap_or(true)
+    })
 }
 
 /// Starts `spec.argv` in the namespaces `spec` asks for. Returns when the
