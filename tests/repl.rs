@@ -152,6 +152,32 @@ impl Term {
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     }
 
+    /// Waits until nsscript is where a test wants to interrupt it, judged
+    /// by `ok(wchan, state)` from /proc (the kernel function it sleeps in,
+    /// the state letter). Where wchan is hidden ("0"), the echoed line and
+    /// a short pause have to do.
+    fn wait_until_busy(&self, what: &str, ok: impl Fn(&str, Option<char>) -> bool) {
+        let pid = self.pane_pid();
+        let start = Instant::now();
+        loop {
+            let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+            let state = util::proc_state(&pid);
+            if ok(&wchan, state) {
+                return;
+            }
+            if wchan == "0" && state != Some('R') {
+                std::thread::sleep(Duration::from_millis(300));
+                return;
+            }
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "nsscript never got {what} (wchan {wchan:?}, state {state:?}); the screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits until the session has ended (nsscript exited).
     fn wait_gone(&self) {
         let start = Instant::now();
@@ -251,10 +277,7 @@ fn an_error_shows_its_position_and_the_next_line_works() {
 fn ctrl_c_interrupts_a_sleep_and_the_repl_goes_on() {
     with_repl("sleep", |t| {
         t.line("sleep(10000); print(\"not interrupted\")");
-        // The line is running once its echo is followed by no prompt;
-        // give the engine a moment to enter nanosleep.
-        t.wait_text("sleep(10000)");
-        std::thread::sleep(Duration::from_millis(300));
+        t.wait_until_busy("in nanosleep", |wchan, _| wchan.contains("nanosleep"));
         let start = Instant::now();
         t.key("C-c");
         t.wait_text("interrupted");
@@ -268,8 +291,7 @@ fn ctrl_c_interrupts_a_sleep_and_the_repl_goes_on() {
         assert!(!s.lines().any(|l| l == "not interrupted"), "{s}");
         // A loop that never calls out is stopped by the engine itself.
         t.line("let n = 0; loop { n += 1; }");
-        t.wait_text("loop { n += 1; }");
-        std::thread::sleep(Duration::from_millis(300));
+        t.wait_until_busy("running", |_, state| state == Some('R'));
         t.key("C-c");
         t.wait_text("error: interrupted (Ctrl-C)");
         t.enter("n > 0");
@@ -284,6 +306,7 @@ fn ctrl_c_interrupts_a_wait_and_kills_the_child() {
         let s = t.wait_for("the child's pid", |s| pid_in(s).is_some());
         let pid = pid_in(&s).unwrap_or_default();
         assert!(Path::new(&format!("/proc/{pid}")).exists(), "sleep runs");
+        t.wait_until_busy("in wait's poll", |wchan, _| wchan.contains("poll"));
         t.key("C-c");
         // Either wait saw Ctrl-C first (and killed the child), or the
         // child died of the terminal's SIGINT first (128 + 2).
@@ -304,6 +327,7 @@ fn ctrl_c_interrupts_a_wait_and_kills_the_child() {
             assert!(start.elapsed() < TIMEOUT, "no sleep child of {nsscript}");
             std::thread::sleep(Duration::from_millis(25));
         };
+        t.wait_until_busy("in wait's poll", |wchan, _| wchan.contains("poll"));
         t.key("C-c");
         // Either wait saw Ctrl-C first (and killed the child), or the
         // child died of the terminal's SIGINT first (128 + 2).
