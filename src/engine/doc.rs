@@ -387,6 +387,9 @@ pub fn functions(engine: &Engine) -> Vec<FnDoc> {
             .cmp(&b.name)
             .then((a.kind != Kind::Function).cmp(&(b.kind != Kind::Function)))
             .then(a.params.len().cmp(&b.params.len()))
+            // Rhai's metadata comes in hash order: the signature makes
+            // the order the same on every run.
+            .then_with(|| a.signature().cmp(&b.signature()))
     });
     fns
 }
