@@ -30,6 +30,20 @@ pub fn set_interrupted(v: bool) {
     INTERRUPTED.store(v, Ordering::Relaxed);
 }
 
+/// Job control, as an interactive shell does it (the REPL turns it on):
+/// each child gets a process group of its own, so Ctrl-C reaches only the
+/// foreground (the REPL, or the child being waited on), never children
+/// running in the background.
+static JOB_CONTROL: AtomicBool = AtomicBool::new(false);
+
+pub fn job_control() -> bool {
+    JOB_CONTROL.load(Ordering::Relaxed)
+}
+
+pub fn set_job_control(v: bool) {
+    JOB_CONTROL.store(v, Ordering::Relaxed);
+}
+
 /// An operating-system error: which operation failed, with which errno, and
 /// (where one is known) what to do about it.
 ///

@@ -336,6 +336,9 @@ pub struct Child {
     /// Set in a forked copy of the interpreter: the child is not ours to
     /// kill or reap.
     disowned: bool,
+    /// Under job control with the terminal as stdin: `wait` hands it the
+    /// terminal, as a shell does for a foreground job.
+    foreground: bool,
 }
 
 /// What was prepared before clone, so the child allocates as little as it
@@ -715,7 +718,12 @@ fn start(spec: &Spec, then: Then) -> Result<Forked> {
         err: Vec::new(),
         trace: Vec::new(),
         disowned: false,
+        foreground: super::job_control() && spec.stdin == Stdio::Inherit,
     };
+    if super::job_control() {
+        // SAFETY: setpgid on our child; EACCES after its exec is harmless.
+        unsafe { libc::setpgid(pid, pid) };
+    }
 
     // Step 2: the maps, written by the parent while the child waits.
     if user {
@@ -879,6 +887,18 @@ fn child_main(
     if ppid != 0 && ppid != parent {
         // SAFETY: leaving the forked child.
         unsafe { libc::_exit(127) }
+    }
+    if super::job_control() {
+        // A process group of its own (the parent does the same, whichever
+        // runs first): the terminal's Ctrl-C then reaches it only while it
+        // is the foreground job. The REPL ignores SIGTTOU to take the
+        // terminal back; an ignored signal survives exec, so restore it.
+        // SAFETY: setpgid and signal on our own process.
+        unsafe {
+            libc::setpgid(0, 0);
+            libc::signal(libc::SIGTTOU, libc::SIG_DFL);
+            libc::signal(libc::SIGTTIN, libc::SIG_DFL);
+        }
     }
 
     // Join another process's namespaces (enter) before anything else: the
@@ -1188,6 +1208,7 @@ impl Child {
         if let Some(s) = self.status {
             return Ok(s);
         }
+        let _terminal = self.foreground.then(|| Foreground::give(self.pid));
         let mut input = input.map(|b| (b, 0usize));
         if input.is_none() {
             self.stdin = None; // EOF for the child
@@ -1367,6 +1388,35 @@ impl Child {
             }
         }
         Ok(())
+    }
+}
+
+/// The terminal lent to a child's process group while it is waited on;
+/// dropping it takes the terminal back (the REPL ignores SIGTTOU for this).
+struct Foreground {
+    ours: libc::pid_t,
+}
+
+impl Foreground {
+    fn give(pgid: i32) -> Option<Foreground> {
+        // SAFETY: terminal calls on fd 0 with our own process group ids.
+        unsafe {
+            if libc::isatty(0) != 1 {
+                return None;
+            }
+            let ours = libc::tcgetpgrp(0);
+            if ours != libc::getpgrp() || libc::tcsetpgrp(0, pgid) != 0 {
+                return None;
+            }
+            Some(Foreground { ours })
+        }
+    }
+}
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        // SAFETY: as above.
+        unsafe { libc::tcsetpgrp(0, self.ours) };
     }
 }
 

@@ -98,6 +98,13 @@ pub fn run() -> i32 {
     if let Err(e) = install_sigint() {
         eprintln!("nsscript: cannot install the Ctrl-C handler: {e}");
     }
+    // Job control, like a shell: children get process groups of their own,
+    // so Ctrl-C interrupts the line (or the child being waited on) and not
+    // every child started earlier. Taking the terminal back from a child
+    // raises SIGTTOU, which a shell ignores.
+    // SAFETY: setting a signal disposition to ignore.
+    unsafe { libc::signal(libc::SIGTTOU, libc::SIG_IGN) };
+    os::set_job_control(true);
     let mut repl = Repl {
         session,
         rl,
