@@ -11,15 +11,28 @@ pub struct Source<'a> {
     pub text: &'a str,
 }
 
-/// The message and the position of the innermost error, with the calls it
-/// went through ("in call to function 'f'").
-fn unwrap(err: &EvalAltResult) -> (String, Option<String>, Position, Vec<String>) {
+/// The innermost error: its message, hint, position, the script it is in
+/// when that is not the one being run (a function from `import` or the
+/// REPL's `:load`), and the calls it went through.
+struct Unwrapped {
+    msg: String,
+    hint: Option<String>,
+    pos: Position,
+    origin: Option<String>,
+    chain: Vec<String>,
+}
+
+fn unwrap(err: &EvalAltResult) -> Unwrapped {
     let mut chain = Vec::new();
+    let mut origin = None;
     let mut e = err;
     loop {
         match e {
-            EvalAltResult::ErrorInFunctionCall(name, _src, inner, pos) => {
+            EvalAltResult::ErrorInFunctionCall(name, src, inner, pos) => {
                 chain.push(format!("in call to function '{name}' ({pos})"));
+                if !src.is_empty() {
+                    origin = Some(src.clone());
+                }
                 e = inner;
             }
             EvalAltResult::ErrorInModule(name, inner, pos) => {
@@ -45,16 +58,44 @@ fn unwrap(err: &EvalAltResult) -> (String, Option<String>, Position, Vec<String>
             (s, None)
         }
     };
-    (msg, hint, pos, chain)
+    Unwrapped {
+        msg,
+        hint,
+        pos,
+        origin,
+        chain,
+    }
 }
 
 /// Renders an error for humans.
 pub fn render(err: &EvalAltResult, src: Option<&Source>) -> String {
-    let (msg, hint, pos, chain) = unwrap(err);
+    let Unwrapped {
+        msg,
+        hint,
+        pos,
+        origin,
+        chain,
+    } = unwrap(err);
     let mut out = format!("error: {msg}\n");
     if let Some(h) = hint {
         let _ = writeln!(out, "  hint: {h}");
     }
+    // An error inside a function from another file is quoted from that file.
+    let other;
+    let src = match &origin {
+        Some(o) if src.map(|s| s.name) != Some(o.as_str()) => {
+            other = std::fs::read_to_string(&o).unwrap_or_default();
+            Some(Source {
+                name: o.as_str(),
+                text: other.as_str(),
+            })
+        }
+        _ => src.map(|s| Source {
+            name: s.name,
+            text: s.text,
+        }),
+    };
+    let src = src.as_ref();
     if let (Some(line), Some(col)) = (pos.line(), pos.position()) {
         let name = src.map(|s| s.name).unwrap_or("<script>");
         let _ = writeln!(out, "  --> {name}:{line}:{col}");

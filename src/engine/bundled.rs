@@ -40,6 +40,37 @@ impl Resolver {
     }
 }
 
+impl Resolver {
+    /// A module file, relative to the importing script's folder. Its AST is
+    /// named by the full path, so an error inside its functions quotes the
+    /// right file.
+    fn resolve_file(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        let dir = source.and_then(|s| std::path::Path::new(s).parent());
+        let file = self.files.get_file_path(path, dir);
+        let text = std::fs::read_to_string(&file).map_err(|_| {
+            Box::new(EvalAltResult::ErrorModuleNotFound(
+                format!("{path} (looked for {})", file.display()),
+                pos,
+            ))
+        })?;
+        let name = file.to_string_lossy().into_owned();
+        let in_module =
+            |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(name.clone(), e, pos));
+        let mut ast = engine
+            .compile(&text)
+            .map_err(|e| in_module(Box::new(e.into())))?;
+        ast.set_source(name.as_str());
+        let m = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
+        Ok(m.into())
+    }
+}
+
 impl ModuleResolver for Resolver {
     fn resolve(
         &self,
@@ -61,6 +92,6 @@ impl ModuleResolver for Resolver {
                 .map_err(|e| Box::new(EvalAltResult::ErrorInModule(name.to_string(), e, pos)))?;
             return Ok(m.into());
         }
-        self.files.resolve(engine, source, path, pos)
+        self.resolve_file(engine, source, path, pos)
     }
 }
