@@ -579,6 +579,16 @@ fn import_finds_files_next_to_the_script() {
             "{}",
             String::from_utf8_lossy(&r.stderr)
         );
+        // An error inside an imported function is quoted from its own file.
+        std::fs::write(dir.join("lib.rhai"), "fn twice(x) {\n    read_file(x)\n}").expect("write");
+        std::fs::write(
+            dir.join("main.rhai"),
+            "import \"lib\" as l;\nlet a = 1;\nl::twice(\"/no/such\");",
+        )
+        .expect("write");
+        let r = util::cmd().arg(dir.join("main.rhai")).current_dir("/").output().expect("run");
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(err.contains("lib.rhai:2:5") && err.contains("read_file(x)"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
