@@ -8,3 +8,4 @@ mod demos;
 mod repl;
 mod join;
 mod faults;
+mod sweep;

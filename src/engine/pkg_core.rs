@@ -101,6 +101,31 @@ fn pid_arg(op: &str, pid: i64) -> RResult<i64> {
     Ok(pid)
 }
 
+/// Sleeps for `total`, in steps, stopping with EINTR when interrupted
+/// (Ctrl-C in the REPL).
+fn sleep_for(total: std::time::Duration) -> RResult<()> {
+    let mut left = total;
+    let start = std::time::Instant::now();
+    while !left.is_zero() {
+        let ts = nix::sys::time::TimeSpec::from_duration(left);
+        let req = libc::timespec {
+            tv_sec: ts.tv_sec(),
+            tv_nsec: ts.tv_nsec(),
+        };
+        // SAFETY: nanosleep with a valid request and no remainder.
+        unsafe { libc::nanosleep(&req, std::ptr::null_mut()) };
+        if os::interrupted() {
+            return Err(os_err(os::Error::with_errno(
+                "sleep",
+                nix::errno::Errno::EINTR,
+                "interrupted",
+            )));
+        }
+        left = total.saturating_sub(start.elapsed());
+    }
+    Ok(())
+}
+
 #[export_module(manifest)]
 pub mod core_fns {
     use super::*;
@@ -308,31 +333,31 @@ pub mod core_fns {
     /// ```rhai
     /// sleep(100);
     /// ```
-    #[rhai_fn(return_raw)]
+    #[rhai_fn(name = "sleep", return_raw)]
     pub fn sleep(ms: i64) -> RResult<()> {
         if ms < 0 {
             return Err(invalid("sleep", format!("{ms} ms is negative")));
         }
-        let mut left = std::time::Duration::from_millis(ms as u64);
-        let start = std::time::Instant::now();
-        while !left.is_zero() {
-            let ts = nix::sys::time::TimeSpec::from_duration(left);
-            let req = libc::timespec {
-                tv_sec: ts.tv_sec(),
-                tv_nsec: ts.tv_nsec(),
-            };
-            // SAFETY: nanosleep with a valid request and no remainder.
-            unsafe { libc::nanosleep(&req, std::ptr::null_mut()) };
-            if os::interrupted() {
-                return Err(os_err(os::Error::with_errno(
-                    "sleep",
-                    nix::errno::Errno::EINTR,
-                    "interrupted",
-                )));
-            }
-            left = std::time::Duration::from_millis(ms as u64).saturating_sub(start.elapsed());
+        sleep_for(std::time::Duration::from_millis(ms as u64))
+    }
+
+    /// Pause for a fraction of milliseconds: `sleep(2.5)`. Milliseconds,
+    /// like `sleep(ms)` (Rhai's own float `sleep` counted seconds).
+    ///
+    /// ```rhai
+    /// sleep(0.5);
+    /// ```
+    #[rhai_fn(name = "sleep", return_raw)]
+    pub fn sleep_float(ms: f64) -> RResult<()> {
+        // Duration::from_secs_f64 panics on NaN, infinities and values past
+        // u64 seconds: check first.
+        if !ms.is_finite() || ms < 0.0 || ms > i64::MAX as f64 {
+            return Err(invalid(
+                "sleep",
+                format!("{ms:?} ms is not a duration (0 to 9223372036854775807 ms)"),
+            ));
         }
-        Ok(())
+        sleep_for(std::time::Duration::from_secs_f64(ms / 1000.0))
     }
 
     /// An environment variable of nsscript's process, or `()` when unset.

@@ -396,6 +396,14 @@ pub fn output(mut c: impl std::borrow::BorrowMut<Command>) -> Run {
     Run::from(c.borrow_mut().output().expect("start the command"))
 }
 
+/// What `Live::next` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Line(String),
+    Timeout,
+    Eof,
+}
+
 /// A running nsscript (or any command) whose stdout and stderr are read
 /// in the background, so the test can wait for a line while it runs.
 pub struct Live {
@@ -471,6 +479,23 @@ impl Live {
                 }
             }
         }
+    }
+
+    /// The next stdout line, or why there is none.
+    pub fn next(&mut self, timeout: std::time::Duration) -> Next {
+        match self.lines.recv_timeout(timeout) {
+            Ok(l) => {
+                self.seen.push(l.clone());
+                Next::Line(l)
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Next::Timeout,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Next::Eof,
+        }
+    }
+
+    /// Forgets the lines read so far (long runs).
+    pub fn clear_seen(&mut self) {
+        self.seen.clear();
     }
 
     /// Writes to its stdin (a script waiting in `run(["head", "-c", "1"],
