@@ -1209,10 +1209,21 @@ impl Child {
             return Ok(s);
         }
         let _terminal = self.foreground.then(|| Foreground::give(self.pid));
-        let mut input = input.map(|b| (b, 0usize));
         if input.is_none() {
             self.stdin = None; // EOF for the child
         }
+        // Only a child with pipes needs the poll loop; otherwise one
+        // blocking waitpid is all (the common case, and the fast one).
+        if self.stdout.is_some() || self.stderr.is_some() || self.stdin.is_some() {
+            self.pump(input, interrupted)?;
+        }
+        self.reap(interrupted)
+    }
+
+    /// Moves data through the child's pipes until they close or the child
+    /// exits (a grandchild may keep them open: the pidfd says when to stop).
+    fn pump(&mut self, input: Option<&[u8]>, interrupted: &dyn Fn() -> bool) -> Result<()> {
+        let mut input = input.map(|b| (b, 0usize));
         let mut buf = vec![0u8; 65536];
         loop {
             use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -1233,13 +1244,10 @@ impl Child {
                     which.push(i);
                 }
             }
-            if fds.is_empty() || (fds.len() == 1 && which[0] == 3 && self.pidfd.is_none()) {
-                break;
-            }
-            // Without a pidfd (old kernels) and no pipes, fall back to a
-            // blocking waitpid below.
-            if self.pidfd.is_none() && which.iter().all(|w| *w == 3) {
-                break;
+            // Done when no pipe is left (the pidfd alone is not a reason to
+            // poll: waitpid follows).
+            if which.iter().all(|w| *w == 3) {
+                return Ok(());
             }
             match poll(&mut fds, PollTimeout::NONE) {
                 Ok(_) => {}
@@ -1305,9 +1313,13 @@ impl Child {
                 // Gone: take whatever is still buffered in the pipes, but
                 // do not wait for EOF (a grandchild may hold them open).
                 self.drain_nonblocking(&mut buf);
-                break;
+                return Ok(());
             }
         }
+    }
+
+    /// Reaps the child (blocking), killing it if the wait is interrupted.
+    fn reap(&mut self, interrupted: &dyn Fn() -> bool) -> Result<i32> {
         loop {
             match waitpid(Pid::from_raw(self.pid), None) {
                 Ok(s) => {
