@@ -9,3 +9,4 @@ mod repl;
 mod join;
 mod faults;
 mod sweep;
+mod load;
