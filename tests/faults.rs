@@ -597,3 +597,56 @@ fn nobody_gains_no_privilege() {
         faults(11);
     });
 }
+
+// ---- grandchildren -----------------------------------------------------
+
+/// Regression (issue 7): a grandchild that outlived its parent (`sh -c
+/// "sleep 1000 &"`) was handed to init and outlived the script; nsscript
+/// now adopts such orphans (PR_SET_CHILD_SUBREAPER), reaps those that exit
+/// while the script runs, and kills the rest when it ends, in_ns copies
+/// included.
+#[test]
+fn a_backgrounded_grandchild_dies_with_the_script() {
+    guarded(|| {
+        let mut s = Live::start(util::cmd().args([
+            "-e",
+            &format!(
+                r#"{FDS}
+                let a = run(["sh", "-c", "sleep 1000 & echo $!"]).stdout;
+                print(`orphan ${{a}}`);
+                let b = in_ns(#{{ns: ["uts"]}}, || {{
+                    let inner = run(["sh", "-c", "sleep 1000 & echo $!"]).stdout;
+                    print(`inner orphan ${{inner}}`);
+                    run(["head", "-c", "1"], #{{stdin: "inherit"}});
+                }});
+                for i in 0..20 {{ run(["sh", "-c", "(exit 3) & wait"]); run(["sh", "-c", "true &"]); }}
+                sleep(100);
+                spawn(["true"]).wait();
+                print(`children [${{kids()}}]`);
+                run(["head", "-c", "1"], #{{stdin: "inherit"}});"#
+            ),
+        ]));
+        let orphan: i32 = s.line("orphan", 10).parse().expect("pid");
+        let inner: i32 = s.line("inner orphan", 10).parse().expect("pid");
+        assert_eq!(
+            util::proc_state(&orphan.to_string()).map(|c| c != 'Z'),
+            Some(true)
+        );
+        s.send("x");
+        // The in_ns copy ended: its orphan went with it.
+        let kids = s.line("children", 20);
+        assert!(
+            dies(&inner.to_string()),
+            "the in_ns copy's orphan {inner} outlived it"
+        );
+        // Only the living orphan is left as a child: no zombies pile up.
+        assert_eq!(kids, format!("[{orphan}]"));
+        s.send("x");
+        s.finish().ok();
+        assert!(
+            dies(&orphan.to_string()),
+            "orphan {orphan} outlived the script"
+        );
+        faults(2);
+    });
+}

@@ -31,6 +31,9 @@ impl Process {
                 !matches!(c.try_wait(), Ok(Some(_)) | Err(_))
             });
             l.push(rc.clone());
+            // After the push: the new child may have exited already and
+            // must not be taken for an orphan.
+            reap_exited_orphans(&l);
         });
         Process(rc)
     }
@@ -66,13 +69,56 @@ impl Process {
     }
 }
 
-/// Kills and reaps every child still running: the script is over.
+/// Kills and reaps every child still running: the script is over. That
+/// includes descendants that outlived their own parent (`sh -c "daemon &"`)
+/// and were handed to this process, the reaper of its orphans (see
+/// os::spawn).
 pub fn reap_all() {
     let all = LIVE.with(|l| std::mem::take(&mut *l.borrow_mut()));
     for c in all {
         if let Ok(mut c) = c.try_borrow_mut() {
             c.kill_and_reap();
         }
+    }
+    // Whatever child is left is an adopted orphan: no handle owns it.
+    // (Best effort: without /proc there is no list of them.)
+    for pid in children() {
+        // SAFETY: kill and waitpid of our own child, which cannot be
+        // reused by another process before we reap it.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+/// Our children, from /proc (empty when /proc cannot tell).
+fn children() -> Vec<i32> {
+    let me = std::process::id();
+    std::fs::read_to_string(format!("/proc/{me}/task/{me}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Reaps adopted orphans that have exited, so a long script does not
+/// collect their zombies. Registered children are left to their handles.
+fn reap_exited_orphans(live: &[Rc<RefCell<Child>>]) {
+    let mut known = std::collections::HashSet::new();
+    for c in live {
+        match c.try_borrow() {
+            Ok(c) => known.insert(c.pid),
+            // A handle in use: do not guess, try again next time.
+            Err(_) => return,
+        };
+    }
+    for pid in children() {
+        if known.contains(&pid) {
+            continue;
+        }
+        // SAFETY: non-blocking waitpid of a child no handle owns.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
     }
 }
 

@@ -675,6 +675,13 @@ fn start(spec: &Spec, then: Then) -> Result<Forked> {
     if time {
         clone_ns = spec.ns.iter().filter(|n| *n != Namespace::Time).collect();
     }
+    // Be the reaper of orphaned descendants before there are any: a
+    // grandchild whose parent exits (the sleep of `sh -c "sleep 100 &"`)
+    // then becomes our child instead of init's, and dies with the script
+    // (engine::process::reap_all). fork(2) clears the flag, so each forked
+    // copy of the interpreter sets it for itself here.
+    // SAFETY: plain prctl on this process.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let parent = nix::unistd::getpid().as_raw();
     let (pid, pidfd) = clone3(clone_ns.clone_flags()).map_err(|e| clone_error(e, spec.ns))?;
     if pid == 0 {
