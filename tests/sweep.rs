@@ -183,6 +183,11 @@ const JUNK: &[(&str, &str)] = &[
     ("[#{unknown key}]", "[#{zz_bogus_key: ()}]"),
     ("closure", "|| 1"),
     ("Process", "P"),
+    // Captured by a closure in the prelude, so shared (behind a lock).
+    ("shared string", "SH_STR"),
+    ("shared int", "SH_INT"),
+    ("shared array", "SH_ARR"),
+    ("shared map", "SH_MAP"),
 ];
 
 /// A value of the right type (by name first), for the positions not under
@@ -276,6 +281,11 @@ fn m(e) {
 let HUGE = "x";
 for i in 0..20 { HUGE += HUGE; }
 let P = spawn(["sleep", "1000"]);
+let SH_STR = "uts";
+let SH_INT = 1;
+let SH_ARR = ["uts"];
+let SH_MAP = #{ns: ["uts"]};
+let CAPTURE = || [SH_STR, SH_INT, SH_ARR, SH_MAP];
 print("@@READY");
 "#;
 

@@ -67,6 +67,11 @@ pub fn type_name(v: &Dynamic) -> &'static str {
         "rhai::Array" | "array" => "array",
         "()" => "()",
         "bool" => "bool",
+        "char" => "char",
+        "blob" => "blob",
+        "Fn" => "function pointer",
+        "timestamp" => "timestamp",
+        t if t.ends_with("Process") => "Process",
         _ => "value",
     }
 }
@@ -341,5 +346,30 @@ impl Rename for crate::os::Error {
     fn op_renamed(mut self, op: &str) -> Self {
         self.op = op.to_string();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (issue 7): a char, blob, function pointer or Process in
+    /// the wrong place was named "value" in the error.
+    #[test]
+    fn every_script_type_has_a_name() {
+        let fp = rhai::FnPtr::new("f")
+            .map(Dynamic::from)
+            .unwrap_or(Dynamic::UNIT);
+        for (v, name) in [
+            (Dynamic::from('c'), "char"),
+            (Dynamic::from_blob(vec![1]), "blob"),
+            (fp, "function pointer"),
+            (Dynamic::from(1.5_f64), "float"),
+            (Dynamic::UNIT, "()"),
+        ] {
+            assert_eq!(type_name(&v), name);
+        }
+        let e = command("spawn", &Dynamic::from('c')).unwrap_err();
+        assert!(e.to_string().contains("not char"), "{e}");
     }
 }
