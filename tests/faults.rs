@@ -650,3 +650,41 @@ fn a_backgrounded_grandchild_dies_with_the_script() {
         faults(2);
     });
 }
+
+// ---- signals -----------------------------------------------------------
+
+/// Regression (issue 7): programs inherited nsscript's ignored SIGPIPE (Rust
+/// ignores it), so `yes | head -1` made `yes` complain about a broken pipe
+/// instead of dying quietly. A program starts with the signals nsscript
+/// was started with (what its caller ignored stays ignored, as `nohup`
+/// wants) and none blocked, in any namespaces and from an in_ns copy too.
+#[test]
+fn a_spawned_program_starts_with_default_signal_dispositions() {
+    guarded(|| {
+        let r = eval(
+            r#"fn sig(o) {
+                   let r = run(["sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status; yes | head -1 >/dev/null"], o);
+                   let s = r.stdout;
+                   s.replace("\n", " ");
+                   s.replace("\t", "");
+                   `${s}stderr [${r.stderr}]`
+               }
+               print(sig(#{}));
+               print(sig(#{ns: ["user", "pid", "mount"], map_root: true, mount_proc: true}));
+               print(in_ns(#{ns: ["uts"]}, || sig(#{})));"#,
+        );
+        r.ok();
+        // What nsscript was started with: what any program the test
+        // starts gets (std::process::Command restores SIGPIPE too).
+        let ign = util::sh("grep SigIgn /proc/self/status");
+        let want = format!(
+            "SigBlk:0000000000000000 SigIgn:{} stderr []",
+            ign.trim().trim_start_matches("SigIgn:").trim()
+        );
+        let l = r.lines();
+        assert_eq!(l.len(), 3, "{l:?}");
+        for line in &l {
+            assert_eq!(line, &want);
+        }
+    });
+}

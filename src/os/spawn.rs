@@ -1098,6 +1098,17 @@ fn exec(end: &mut ChildEnd, prep: &Prepared) -> ! {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = prep.envp.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
+    // An ignored signal stays ignored across execve, and a blocked one
+    // stays blocked. Rust ignores SIGPIPE in nsscript itself; the program
+    // must start with the defaults (`yes | head -1` must end `yes`), as
+    // std::process::Command and shells do it.
+    // SAFETY: signal disposition and mask of this process, just before exec.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
     end.ready();
     // Like execvpe: try each PATH entry; remember EACCES over ENOENT.
     let mut err = Errno::ENOENT;
