@@ -77,10 +77,14 @@ pub fn type_name(v: &Dynamic) -> &'static str {
 }
 
 fn want(op: &str, key: &str, what: &str, v: &Dynamic) -> Box<rhai::EvalAltResult> {
-    invalid(
-        op,
-        format!("{key} must be {what}, not {} ({v})", type_name(v)),
-    )
+    // The value itself, where printing it says more than its type (not
+    // "() ()", nor a Rust type path for a Process).
+    let t = type_name(v);
+    let shown = match t {
+        "()" | "Process" | "function pointer" | "value" => String::new(),
+        _ => format!(" ({v})"),
+    };
+    invalid(op, format!("{key} must be {what}, not {t}{shown}"))
 }
 
 pub fn get_str(op: &str, m: &Map, key: &str) -> RResult<Option<String>> {
@@ -371,5 +375,13 @@ mod tests {
         }
         let e = command("spawn", &Dynamic::from('c')).unwrap_err();
         assert!(e.to_string().contains("not char"), "{e}");
+        let mut m = Map::new();
+        m.insert("cwd".into(), Dynamic::UNIT);
+        let e = get_str("spawn", &m, "cwd").unwrap_err();
+        assert!(
+            e.to_string().contains("cwd must be a string, not ()"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("() ()"), "{e}");
     }
 }
