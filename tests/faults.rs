@@ -688,3 +688,54 @@ fn a_spawned_program_starts_with_default_signal_dispositions() {
         }
     });
 }
+
+// ---- a closed standard output ---------------------------------------------
+
+/// Regression (issue 7): with its stdout a pipe whose reader is gone
+/// (`nsscript x.rhai | head -1`), a printing script ran on unseen (Rust
+/// ignores SIGPIPE, and print dropped the error); it now ends as if killed
+/// by SIGPIPE (141), its children with it.
+#[test]
+fn a_script_whose_stdout_reader_is_gone_ends_with_its_children() {
+    use std::io::{BufRead, BufReader};
+    guarded(|| {
+        for code in [
+            r#"let p = spawn(["sleep", "1000"]); print(p.pid); loop { print("more"); }"#,
+            r#"let p = spawn(["sleep", "1000"]); print(p.pid);
+               in_ns(#{ns: ["uts"]}, || { loop { print("more"); } });"#,
+        ] {
+            let mut c = util::cmd()
+                .args(["-e", code])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start nsscript");
+            let mut out = BufReader::new(c.stdout.take().expect("stdout"));
+            let mut line = String::new();
+            out.read_line(&mut line).expect("the pid");
+            let child = line.trim().to_string();
+            drop(out); // like head -1 exiting
+            let mut status = None;
+            for _ in 0..500 {
+                if let Ok(Some(s)) = c.try_wait() {
+                    status = Some(s);
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let Some(status) = status else {
+                let _ = c.kill();
+                let _ = c.wait();
+                panic!("nsscript printed on into a closed pipe: {code}");
+            };
+            // 141 where nsscript printed; an in_ns copy that did ends the
+            // same way, and in_ns reports that as an error (1).
+            assert!(
+                matches!(status.code(), Some(141) | Some(1)),
+                "{status:?}: {code}"
+            );
+            assert!(dies(&child), "child {child} outlived nsscript");
+        }
+        faults(2);
+    });
+}

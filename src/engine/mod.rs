@@ -119,7 +119,11 @@ pub fn new_engine() -> Engine {
     engine.on_print(|s| {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{s}");
+        if let Err(e) = writeln!(out, "{s}") {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                process::stdout_closed();
+            }
+        }
     });
     engine.on_debug(|s, src, pos| {
         eprintln!(

@@ -122,6 +122,17 @@ fn reap_exited_orphans(live: &[Rc<RefCell<Child>>]) {
     }
 }
 
+/// Standard output is a pipe nobody reads any more (`nsscript x.rhai |
+/// head -1` once head is gone): end as a program killed by SIGPIPE would,
+/// children first, instead of running on unseen. Rust ignores SIGPIPE, so
+/// the print callback calls this on EPIPE.
+pub fn stdout_closed() -> ! {
+    reap_all();
+    // SAFETY: leaving at once, also from a forked in_ns copy; nothing is
+    // left to flush to a closed pipe.
+    unsafe { libc::_exit(128 + libc::SIGPIPE) }
+}
+
 /// In a forked copy of the interpreter: the children belong to the parent,
 /// so disown them: no kill, no wait, from this copy.
 pub fn forget_all() {

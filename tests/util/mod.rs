@@ -294,11 +294,14 @@ static HOST: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// objects, /run/netns, and no process left behind. Guarded tests run one
 /// at a time, so one test's temporary host objects never show in another's
 /// comparison.
+///
+/// Processes left behind are killed (after being recorded), also when the
+/// test itself failed, so one failure does not leave debris for pid 1.
 pub fn guarded<T>(f: impl FnOnce() -> T) -> T {
     let _lock = HOST.lock().unwrap_or_else(|p| p.into_inner());
     become_subreaper();
     let before = HostState::capture();
-    let out = f();
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     // A child that is being reaped may still show for a moment.
     let mut after = HostState::capture();
     for _ in 0..50 {
@@ -308,8 +311,19 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> T {
         std::thread::sleep(std::time::Duration::from_millis(20));
         after = HostState::capture();
     }
-    assert_eq!(before, after, "the host changed during the test");
-    out
+    for left in after.children.difference(&before.children) {
+        if let Some(pid) = left.split(' ').next().and_then(|p| p.parse::<i32>().ok()) {
+            signal(pid, libc::SIGKILL);
+            dies(&pid.to_string());
+        }
+    }
+    match out {
+        Ok(out) => {
+            assert_eq!(before, after, "the host changed during the test");
+            out
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 /// Sends signal `sig` to `pid` (a process the test started or found under
