@@ -260,6 +260,18 @@ fn links_agree_with_ip_json_after_building_a_topology() {
             addr_add("vb", "fd00:9::2/64");
             link_set("vb", #{up: true, name: "peer"});
             route_add(#{dst: "10.8.0.0/16", via: "10.9.0.254"});
+            // Carrier and operstate settle asynchronously (the kernel's
+            // linkwatch may act a second later): wait until the states
+            // have stayed the same for 1.2 s before comparing with ip.
+            let prev = "";
+            let same = 0;
+            for i in 0..40 {
+                let now = `${links().map(|l| `${l.name}:${l.state}:${l.flags}`)}`;
+                if now == prev { same += 1; } else { same = 0; }
+                if same == 4 { break; }
+                prev = now;
+                sleep(300);
+            }
             print(#{links: links(), routes: routes()}.to_json());
         "#;
         let script = format!(
