@@ -398,6 +398,8 @@ fn bad_input_is_a_clear_error() {
     guarded(|| {
         fails_with(r#"spawn("")"#, &["spawn", "command is empty"]);
         fails_with(r#"spawn([])"#, &["command is empty"]);
+        fails_with(r#"spawn()"#, &["spawn needs a command", "spawn(cmd, opts)"]);
+        fails_with(r#"spawn("a", #{}, 3)"#, &["spawn takes one or two arguments"]);
         fails_with(r#"spawn(42)"#, &["string or an array"]);
         fails_with(r#"spawn(["ls", 3])"#, &["element 1 must be a string"]);
         fails_with(r#"spawn("true", 5)"#, &["options must be a map"]);

@@ -56,13 +56,29 @@ fn register_spawn_syntax(engine: &mut Engine) {
     engine.register_custom_syntax_with_state_raw(
         "spawn",
         |symbols, look_ahead, _state| {
+            let arity = |what: &str| {
+                Err(rhai::ParseError(
+                    Box::new(rhai::ParseErrorType::BadInput(
+                        rhai::LexError::ImproperSymbol(
+                            "spawn".into(),
+                            format!("spawn {what}: spawn(cmd) or spawn(cmd, opts)"),
+                        ),
+                    )),
+                    rhai::Position::NONE,
+                ))
+            };
             let next = match symbols.len() {
+                // `()` is one token to Rhai (the unit value).
+                1 | 2 if look_ahead == "()" || look_ahead == ")" => {
+                    return arity("needs a command")
+                }
                 1 => "(",
                 2 => "$expr$",
                 3 if look_ahead == "," => ",",
                 3 => ")",
                 4 if symbols[3] == ")" => return Ok(None),
                 4 => "$expr$",
+                5 if look_ahead == "," => return arity("takes one or two arguments"),
                 5 => ")",
                 _ => return Ok(None),
             };
