@@ -386,7 +386,7 @@ fn fails_with(code: &str, needles: &[&str]) {
     }
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     assert_eq!(
-        r.stderr.matches("error:").count(),
+        r.stderr.lines().filter(|l| l.starts_with("error:")).count(),
         1,
         "printed once: {}",
         r.stderr
