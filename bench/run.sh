@@ -21,9 +21,14 @@ need bwrap bubblewrap
 need gcc gcc
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 
-cargo build --release --quiet
+# The release binary, wherever the build configuration puts it.
+NSS=$(cargo build --release --quiet --message-format=json-render-diagnostics | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("executable") and m["target"]["name"] == "nsscript":
+        print(m["executable"])')
 gcc -O2 -Wall -o "$OUT/floor" bench/floor.c
-NSS=$PWD/target/release/nsscript
 
 FULL_NSS='spawn("/bin/true", #{ns: ["user", "uts", "ipc", "pid", "net", "mount"], map_root: true, mount_proc: true}).wait()'
 UNSHARE='unshare --user --map-root-user --uts --ipc --pid --net --mount --fork --mount-proc true'

@@ -24,15 +24,13 @@ for marker in '<!-- reference:start -->' '<!-- reference:end -->'; do
     fi
 done
 
-bin=${NSSCRIPT:-}
-if [ -z "$bin" ]; then
-    cargo build --quiet
-    bin=target/debug/nsscript
-fi
-
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$bin" --doc >"$tmp/reference.md"
+if [ -n "${NSSCRIPT:-}" ]; then
+    "$NSSCRIPT" --doc >"$tmp/reference.md"
+else
+    cargo run --quiet -- --doc >"$tmp/reference.md"
+fi
 
 # Keep everything outside the markers; put the reference between them,
 # with a blank line on each side so Markdown renders its headings.
