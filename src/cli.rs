@@ -119,15 +119,17 @@ fn load(path: &str) -> Result<(String, String), String> {
 
 /// Runs a script's text and turns the outcome into an exit code.
 fn run_text(name: &str, text: &str, args: &[String]) -> i32 {
-    let engine = engine::new_engine();
     let src = Source { name, text };
-    let ast = match engine::compile(&engine, name, text) {
+    // Compile first, then load the library the cheaper way for what the
+    // script calls.
+    let ast = match engine::compile(&engine::parser(), name, text) {
         Ok(a) => a,
         Err(e) => {
             diag::print(&e, Some(&src));
             return 1;
         }
     };
+    let engine = engine::new_engine_with(engine::Library::for_script(&ast));
     let mut scope = engine::scope_with_args(args);
     match engine::run(&engine, &mut scope, &ast) {
         Outcome::Done => 0,
@@ -155,22 +157,19 @@ fn list() -> i32 {
 
 fn check(path: &str) -> i32 {
     match load(path) {
-        Ok((name, text)) => {
-            let engine = engine::new_engine();
-            match engine::compile(&engine, &name, &text) {
-                Ok(_) => 0,
-                Err(e) => {
-                    diag::print(
-                        &e,
-                        Some(&Source {
-                            name: &name,
-                            text: &text,
-                        }),
-                    );
-                    1
-                }
+        Ok((name, text)) => match engine::compile(&engine::parser(), &name, &text) {
+            Ok(_) => 0,
+            Err(e) => {
+                diag::print(
+                    &e,
+                    Some(&Source {
+                        name: &name,
+                        text: &text,
+                    }),
+                );
+                1
             }
-        }
+        },
         Err(msg) => {
             eprintln!("nsscript: {msg}");
             2

@@ -34,8 +34,7 @@ pub fn constants() -> Vec<(&'static str, i64)> {
 /// The global module: every script function, documented.
 fn global_module() -> Module {
     let mut m = Module::new();
-    // Manifests: a function is looked up only when a script calls it, so
-    // start-up does not pay for the ones a script never uses.
+    // Manifests: loaded lazily or eagerly as `Library` decides.
     m.combine_manifest(&pkg_core::core_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_proc::proc_fns::RHAI_MANIFEST);
     m.combine_manifest(&exit_fns::RHAI_MANIFEST);
@@ -116,22 +115,113 @@ fn spawn_syntax(ctx: &mut rhai::EvalContext, inputs: &[rhai::Expression]) -> RRe
     pkg_proc::spawn_impl(&cmd, &opts).map(Dynamic::from)
 }
 
-/// A ready engine with every nsscript function.
-pub fn new_engine() -> Engine {
-    // Engine::new() registers Rhai's whole standard library up front; the
-    // lazy package resolves each function on first use instead.
-    let mut engine = Engine::new_raw();
-    {
-        use rhai::packages::Package;
-        rhai::packages::StandardPackage::new_lazy().register_into_engine(&mut engine);
+/// How the function library is loaded into an engine.
+///
+/// Rhai's lazy packages look a function up in their manifests only when a
+/// script first calls it, but each first call of a distinct function scans
+/// (and hashes) every lazy entry. Eager registration costs a fixed amount
+/// up front and nothing per call. A script that calls a handful of distinct
+/// functions is fastest lazy; one that calls many, eager (bench/README.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Library {
+    Lazy,
+    Eager,
+}
+
+/// Distinct functions a script may call before eager loading pays off
+/// (measured: a lazy first call costs about a sixth of eager loading).
+const LAZY_CALLS: usize = 6;
+
+impl Library {
+    /// The cheaper way to load the library for this compiled script.
+    pub fn for_script(ast: &AST) -> Library {
+        // Functions defined in the script or pulled in with import call
+        // more than the main body shows: load everything.
+        if ast.iter_functions().next().is_some() || has_import(ast) {
+            return Library::Eager;
+        }
+        if distinct_calls(ast) > LAZY_CALLS {
+            Library::Eager
+        } else {
+            Library::Lazy
+        }
     }
-    engine.register_type_with_name::<process::Process>("Process");
-    engine.register_global_module(global_module().into());
+}
+
+fn has_import(ast: &AST) -> bool {
+    let mut found = false;
+    ast.walk(&mut |path: &[rhai::ASTNode]| {
+        if let Some(rhai::ASTNode::Stmt(rhai::Stmt::Import(..))) = path.last() {
+            found = true;
+        }
+        !found
+    });
+    found
+}
+
+/// The number of distinct function, method and property names a script
+/// calls (operators are served by Rhai's built-ins and are not counted).
+fn distinct_calls(ast: &AST) -> usize {
+    use rhai::{ASTNode, Expr};
+    let mut names = std::collections::HashSet::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(x, _)))
+            | Some(ASTNode::Expr(Expr::MethodCall(x, _)))
+                if !x.is_operator_call() =>
+            {
+                names.insert(x.name.clone());
+            }
+            Some(ASTNode::Expr(Expr::Property(x, _))) => {
+                names.insert(x.0 .0.clone());
+            }
+            _ => {}
+        }
+        true
+    });
+    names.len()
+}
+
+/// An engine that only parses: enough to compile a script and choose how
+/// to load the library for running it.
+pub fn parser() -> Engine {
+    let mut engine = Engine::new_raw();
     register_spawn_syntax(&mut engine);
-    engine.set_module_resolver(bundled::Resolver::new());
+    set_limits(&mut engine);
+    engine
+}
+
+fn set_limits(engine: &mut Engine) {
     // Explicit limits: debug builds default to a call depth of 8.
     engine.set_max_call_levels(256);
     engine.set_max_expr_depths(256, 128);
+}
+
+/// A ready engine with every nsscript function, loaded eagerly (the REPL,
+/// the documentation, anything that calls many functions).
+pub fn new_engine() -> Engine {
+    new_engine_with(Library::Eager)
+}
+
+/// A ready engine with every nsscript function, loaded as asked.
+pub fn new_engine_with(library: Library) -> Engine {
+    use rhai::packages::{Package, StandardPackage};
+    let mut engine = Engine::new_raw();
+    let mut ours = global_module();
+    match library {
+        Library::Lazy => {
+            StandardPackage::new_lazy().register_into_engine(&mut engine);
+        }
+        Library::Eager => {
+            StandardPackage::new().register_into_engine(&mut engine);
+            ours.register_lazy_functions();
+        }
+    }
+    engine.register_type_with_name::<process::Process>("Process");
+    engine.register_global_module(ours.into());
+    register_spawn_syntax(&mut engine);
+    engine.set_module_resolver(bundled::Resolver::new());
+    set_limits(&mut engine);
     engine.on_print(|s| {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -245,5 +335,38 @@ fn exit_code(v: &Dynamic) -> i32 {
         i32::from(!b)
     } else {
         1
+    }
+}
+
+#[cfg(test)]
+mod library_tests {
+    use super::*;
+
+    fn choice(code: &str) -> Library {
+        let ast = compile(&parser(), "t", code).expect("compiles");
+        Library::for_script(&ast)
+    }
+
+    #[test]
+    fn few_calls_stay_lazy_many_load_eagerly() {
+        assert_eq!(choice("1"), Library::Lazy);
+        assert_eq!(choice(r#"spawn("true").wait()"#), Library::Lazy);
+        assert_eq!(
+            choice("let a = [1]; a.push(2); a.len(); a.pop(); a.clear(); a.sort(); a.reverse(); a.is_empty"),
+            Library::Eager
+        );
+        assert_eq!(choice("fn f() { 1 } f()"), Library::Eager);
+        assert_eq!(choice(r#"import "x" as x;"#), Library::Eager);
+    }
+
+    #[test]
+    fn both_libraries_run_the_same_script() {
+        let code = r#"let s = "a,b"; let p = s.split(","); p.len() + CLONE_NEWUTS"#;
+        let ast = compile(&parser(), "t", code).expect("compiles");
+        for lib in [Library::Lazy, Library::Eager] {
+            let e = new_engine_with(lib);
+            let v: i64 = e.eval_ast(&ast).expect("runs");
+            assert_eq!(v, 2 + libc::CLONE_NEWUTS as i64, "{lib:?}");
+        }
     }
 }
