@@ -399,7 +399,10 @@ fn bad_input_is_a_clear_error() {
         fails_with(r#"spawn("")"#, &["spawn", "command is empty"]);
         fails_with(r#"spawn([])"#, &["command is empty"]);
         fails_with(r#"spawn()"#, &["spawn needs a command", "spawn(cmd, opts)"]);
-        fails_with(r#"spawn("a", #{}, 3)"#, &["spawn takes one or two arguments"]);
+        fails_with(
+            r#"spawn("a", #{}, 3)"#,
+            &["spawn takes one or two arguments"],
+        );
         fails_with(r#"spawn(42)"#, &["string or an array"]);
         fails_with(r#"spawn(["ls", 3])"#, &["element 1 must be a string"]);
         fails_with(r#"spawn("true", 5)"#, &["options must be a map"]);
@@ -588,9 +591,16 @@ fn import_finds_files_next_to_the_script() {
             "import \"lib\" as l;\nlet a = 1;\nl::twice(\"/no/such\");",
         )
         .expect("write");
-        let r = util::cmd().arg(dir.join("main.rhai")).current_dir("/").output().expect("run");
+        let r = util::cmd()
+            .arg(dir.join("main.rhai"))
+            .current_dir("/")
+            .output()
+            .expect("run");
         let err = String::from_utf8_lossy(&r.stderr);
-        assert!(err.contains("lib.rhai:2:5") && err.contains("read_file(x)"), "{err}");
+        assert!(
+            err.contains("lib.rhai:2:5") && err.contains("read_file(x)"),
+            "{err}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     });
 }

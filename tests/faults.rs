@@ -679,7 +679,11 @@ fn a_spawned_program_starts_with_default_signal_dispositions() {
         // Only the classic signals 1-31 are compared: glibc keeps its
         // internal real-time signals (32, 33) to itself, and a static and
         // a dynamic glibc leave them differently.
-        let classic = |hex: &str| u64::from_str_radix(hex.trim(), 16).map(|m| m & 0x7fff_ffff).ok();
+        let classic = |hex: &str| {
+            u64::from_str_radix(hex.trim(), 16)
+                .map(|m| m & 0x7fff_ffff)
+                .ok()
+        };
         let ign = util::sh("grep SigIgn /proc/self/status");
         let want = classic(ign.trim().trim_start_matches("SigIgn:"));
         let l = r.lines();

@@ -5,8 +5,8 @@ mod util;
 
 mod core;
 mod demos;
-mod repl;
-mod join;
 mod faults;
-mod sweep;
+mod join;
 mod load;
+mod repl;
+mod sweep;
