@@ -763,24 +763,10 @@ pub fn unshare(op: &str, spec: &Spec) -> Result<()> {
             .op(&format!("{op}: write /proc/self/setgroups"))?;
     }
     if spec.ns.contains(Namespace::Mount) {
-        // Before anything can mount: stop propagation to the host (where /
-        // is shared, a mount here would otherwise appear there too).
-        let flag = match spec.propagation {
-            Propagation::Private => Some(MsFlags::MS_PRIVATE),
-            Propagation::Slave => Some(MsFlags::MS_SLAVE),
-            Propagation::Shared => Some(MsFlags::MS_SHARED),
-            Propagation::Unchanged => None,
-        };
-        if let Some(f) = flag {
-            nix::mount::mount(
-                None::<&str>,
-                "/",
-                None::<&str>,
-                f | MsFlags::MS_REC,
-                None::<&str>,
-            )
-            .op(&format!("{op}: mount(none, /, {f:?}|MS_REC)"))?;
-        }
+        // Before anything can mount: stop propagation to the host.
+        spec.propagation
+            .apply_to_root()
+            .map_err(|(e, f)| Error::sys(format!("{op}: mount(none, /, {f}|MS_REC)"), e))?;
     }
     if spec.ns.contains(Namespace::Time) {
         if let Some(t) = spec.time_offsets {

@@ -71,6 +71,30 @@ impl std::str::FromStr for Propagation {
     }
 }
 
+impl Propagation {
+    /// Makes / (recursively) private, slave or shared, as asked, in a new
+    /// mount namespace, before anything is mounted there: where / is a
+    /// shared mount (systemd makes it so), a mount would otherwise appear in
+    /// the host's mount table too. Returns the flag applied, if any.
+    pub fn apply_to_root(self) -> std::result::Result<Option<&'static str>, (Errno, &'static str)> {
+        let (flag, name) = match self {
+            Propagation::Private => (MsFlags::MS_PRIVATE, "MS_PRIVATE"),
+            Propagation::Slave => (MsFlags::MS_SLAVE, "MS_SLAVE"),
+            Propagation::Shared => (MsFlags::MS_SHARED, "MS_SHARED"),
+            Propagation::Unchanged => return Ok(None),
+        };
+        nix::mount::mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            flag | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map(|()| Some(name))
+        .map_err(|e| (e, name))
+    }
+}
+
 /// Clock offsets for a new time namespace, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TimeOffsets {
@@ -964,28 +988,11 @@ fn child_main(
     }
 
     if spec.ns.contains(Namespace::Mount) {
-        // Step 3: before any mount, stop propagation to the host. Where / is
-        // a shared mount (systemd makes it so), a mount here would otherwise
-        // appear in the host's mount table too.
-        let flag = match spec.propagation {
-            Propagation::Private => Some(MsFlags::MS_PRIVATE),
-            Propagation::Slave => Some(MsFlags::MS_SLAVE),
-            Propagation::Shared => Some(MsFlags::MS_SHARED),
-            Propagation::Unchanged => None,
-        };
-        if let Some(f) = flag {
-            if let Err(e) = nix::mount::mount(
-                None::<&str>,
-                "/",
-                None::<&str>,
-                f | MsFlags::MS_REC,
-                None::<&str>,
-            ) {
-                end.failed(Step::Propagation, e, format!("/, {f:?}|MS_REC"));
-            }
-            end.did(Step::Propagation, || {
-                format!("mount(none, /, {f:?}|MS_REC)")
-            });
+        // Step 3: before any mount, stop propagation to the host.
+        match spec.propagation.apply_to_root() {
+            Ok(Some(f)) => end.did(Step::Propagation, || format!("mount(none, /, {f}|MS_REC)")),
+            Ok(None) => {}
+            Err((e, f)) => end.failed(Step::Propagation, e, format!("/, {f}|MS_REC")),
         }
     }
 
