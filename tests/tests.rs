@@ -9,4 +9,5 @@ mod faults;
 mod join;
 mod load;
 mod repl;
+mod stdlib;
 mod sweep;
