@@ -36,12 +36,25 @@ fn net_connects_two_namespaces_and_cleans_up_after_a_failure() {
         ));
         r.ok();
         let l = r.lines();
-        assert!(l.iter().any(|x| x.starts_with("a veth-a UP") && x.contains("10.77.0.1")), "{l:?}");
+        assert!(
+            l.iter()
+                .any(|x| x.starts_with("a veth-a UP") && x.contains("10.77.0.1")),
+            "{l:?}"
+        );
         assert!(l.iter().any(|x| x == "b veth-b UP"), "{l:?}");
-        assert!(l.contains(&"ping 0".to_string()), "ping crosses the pair: {l:?}");
+        assert!(
+            l.contains(&"ping 0".to_string()),
+            "ping crosses the pair: {l:?}"
+        );
         assert!(l.contains(&"failed addr_add".to_string()), "{l:?}");
-        assert!(l.contains(&r#"after a ["lo", "veth-a"]"#.to_string()), "va2 removed: {l:?}");
-        assert!(l.contains(&r#"after b ["lo", "veth-b"]"#.to_string()), "vb2 removed: {l:?}");
+        assert!(
+            l.contains(&r#"after a ["lo", "veth-a"]"#.to_string()),
+            "va2 removed: {l:?}"
+        );
+        assert!(
+            l.contains(&r#"after b ["lo", "veth-b"]"#.to_string()),
+            "vb2 removed: {l:?}"
+        );
         assert!(l.contains(&"host false".to_string()), "{l:?}");
     });
 }
@@ -66,6 +79,10 @@ fn stdlib_modules_come_first_then_files_next_to_the_script() {
         r.ok();
         assert_eq!(r.lines(), [r#"["net"]"#, "mine"]);
         let listed = util::run(&["--list"]);
-        assert!(listed.stdout.contains("import \"net\""), "{}", listed.stdout);
+        assert!(
+            listed.stdout.contains("import \"net\""),
+            "{}",
+            listed.stdout
+        );
     });
 }
