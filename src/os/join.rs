@@ -244,14 +244,7 @@ impl Target {
         }
         // The pidfd first: whatever is read from /proc/PID afterwards is
         // checked against it (a pid reused after an exit cannot pass).
-        let pidfd = match pidfd_open(pid) {
-            Ok(fd) => fd,
-            Err(Errno::ESRCH) => return Err(no_process(op, pid)),
-            Err(e) => return Err(Error::sys(format!("{op}: pidfd_open({pid})"), e)),
-        };
-        if is_zombie(pid) {
-            return Err(exited(op, pid));
-        }
+        let pidfd = live_pidfd(op, pid)?;
         let wanted = if all {
             Namespace::ALL.into_iter().collect()
         } else {
@@ -963,6 +956,21 @@ fn statfs_is_nsfs(path: &str) -> std::result::Result<bool, Errno> {
     is_nsfs(&fd)
 }
 
+/// A pidfd for a process that exists and has not exited (None where the
+/// kernel has no pidfd_open), opened first: whatever is read from
+/// /proc/PID afterwards is checked against it.
+fn live_pidfd(op: &str, pid: i32) -> Result<Option<OwnedFd>> {
+    let pidfd = match pidfd_open(pid) {
+        Ok(fd) => fd,
+        Err(Errno::ESRCH) => return Err(no_process(op, pid)),
+        Err(e) => return Err(Error::sys(format!("{op}: pidfd_open({pid})"), e)),
+    };
+    if is_zombie(pid) {
+        return Err(exited(op, pid));
+    }
+    Ok(pidfd)
+}
+
 /// Keeps the namespace of `kind` of process `pid` alive after its
 /// processes exit: bind-mounts its nsfs file onto `path` (an empty file,
 /// created if missing), like `ip netns add` or `unshare --net=FILE`.
@@ -976,14 +984,7 @@ pub fn persist(op: &str, pid: i64, kind: Namespace, path: &str) -> Result<String
     if path.is_empty() {
         return Err(Error::invalid(op, "the path is empty"));
     }
-    let pidfd = match pidfd_open(pid) {
-        Ok(fd) => fd,
-        Err(Errno::ESRCH) => return Err(no_process(op, pid)),
-        Err(e) => return Err(Error::sys(format!("{op}: pidfd_open({pid})"), e)),
-    };
-    if is_zombie(pid) {
-        return Err(exited(op, pid));
-    }
+    let pidfd = live_pidfd(op, pid)?;
     let ns = open_ro(&format!("/proc/{pid}/ns/{}", kind.proc_name()))
         .map_err(|e| ns_file_error(op, pid, kind, e))?;
     if let Some(p) = &pidfd {
