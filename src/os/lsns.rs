@@ -34,6 +34,24 @@ pub struct NsInfo {
 }
 
 impl NsInfo {
+    /// A namespace seen for the first time: no process counted yet.
+    fn new(inode: u64, kind: Namespace) -> NsInfo {
+        NsInfo {
+            inode,
+            kind,
+            nprocs: 0,
+            pid: None,
+            ppid: None,
+            command: String::new(),
+            uid: None,
+            owner: None,
+            parent: None,
+            paths: Vec::new(),
+        }
+    }
+}
+
+impl NsInfo {
     /// "uts:[4026531838]", as readlink and ns_id() show it.
     pub fn id(&self) -> String {
         format!("{}:[{}]", self.kind.proc_name(), self.inode)
@@ -200,18 +218,9 @@ pub fn scan(filter: &Filter) -> Result<Vec<NsInfo>> {
             if !keep(inode) {
                 continue;
             }
-            let e = by_inode.entry(inode).or_insert_with(|| NsInfo {
-                inode,
-                kind,
-                nprocs: 0,
-                pid: None,
-                ppid: None,
-                command: String::new(),
-                uid: None,
-                owner: None,
-                parent: None,
-                paths: Vec::new(),
-            });
+            let e = by_inode
+                .entry(inode)
+                .or_insert_with(|| NsInfo::new(inode, kind));
             e.nprocs += 1;
             // Pids come in ascending order: the first is the lowest.
             if e.pid.is_none() {
@@ -224,18 +233,9 @@ pub fn scan(filter: &Filter) -> Result<Vec<NsInfo>> {
         if !kinds.contains(kind) || !keep(inode) {
             continue;
         }
-        let e = by_inode.entry(inode).or_insert_with(|| NsInfo {
-            inode,
-            kind,
-            nprocs: 0,
-            pid: None,
-            ppid: None,
-            command: String::new(),
-            uid: None,
-            owner: None,
-            parent: None,
-            paths: Vec::new(),
-        });
+        let e = by_inode
+            .entry(inode)
+            .or_insert_with(|| NsInfo::new(inode, kind));
         if !e.paths.contains(&path) {
             e.paths.push(path);
         }
