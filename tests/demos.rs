@@ -43,19 +43,7 @@ fn run_as_nobody(prefix: &[&str], args: &[&str]) -> Option<Run> {
         .stdin(Stdio::null())
         .output()
         .expect("start setpriv");
-    Some(run_output(o))
-}
-
-fn run_output(o: std::process::Output) -> Run {
-    use std::os::unix::process::ExitStatusExt;
-    Run {
-        code: o
-            .status
-            .code()
-            .unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0)),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    Some(Run::from(o))
 }
 
 /// The first line that starts with `prefix` (after trimming), or a panic
@@ -283,7 +271,7 @@ fn links_agree_with_ip_json_after_building_a_topology() {
             .args(["--net", "sh", "-c", &script])
             .output()
             .expect("unshare");
-        let r = run_output(o);
+        let r = Run::from(o);
         r.ok();
         let parts: Vec<&str> = r.stdout.split("<<ip>>").collect();
         assert_eq!(parts.len(), 4, "{}", r.stdout);
@@ -670,7 +658,7 @@ fn mount_demo_does_not_leak_under_a_shared_root() {
             .stdin(Stdio::null())
             .output()
             .expect("unshare");
-        let r = run_output(o);
+        let r = Run::from(o);
         r.ok();
         let parts: Vec<&str> = r.stdout.split("<<cut>>").collect();
         assert_eq!(parts.len(), 3, "{}\n{}", r.stdout, r.stderr);
@@ -780,7 +768,7 @@ fn errors_of(calls: &[&str], prefix: Option<&[&str]>) -> Vec<String> {
                 .stdin(Stdio::null())
                 .output()
                 .expect("start");
-            run_output(o)
+            Run::from(o)
         }
     };
     r.ok();
@@ -968,7 +956,7 @@ fn mount_functions_in_a_new_mount_namespace() {
             .stdin(Stdio::null())
             .output()
             .expect("unshare");
-        let r = run_output(o);
+        let r = Run::from(o);
         r.ok();
         assert_eq!(
             r.lines(),

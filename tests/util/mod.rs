@@ -20,7 +20,8 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(o: Output) -> Run {
+    /// From a finished command: a signal N becomes code 128+N.
+    pub fn from(o: Output) -> Run {
         use std::os::unix::process::ExitStatusExt;
         Run {
             code: o
