@@ -84,7 +84,7 @@ pub fn render(err: &EvalAltResult, src: Option<&Source>) -> String {
     let other;
     let src = match &origin {
         Some(o) if src.map(|s| s.name) != Some(o.as_str()) => {
-            other = std::fs::read_to_string(&o).unwrap_or_default();
+            other = std::fs::read_to_string(o).unwrap_or_default();
             Some(Source {
                 name: o.as_str(),
                 text: other.as_str(),

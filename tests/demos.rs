@@ -612,8 +612,8 @@ fn mount_demo_gets_a_fresh_proc_and_leaves_the_host_alone() {
             &r,
             &[
                 "clone(CLONE_NEWNS | CLONE_NEWPID)",
-                "child:  mount propagation: mount(none, /,",
-                "child:  mount /proc: mount(proc, /proc, proc",
+                "child:  mount propagation: mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE",
+                "child:  mount /proc: mount(\"proc\", \"/proc\", \"proc\"",
                 "inside: echo $$ -> 1; cat /proc/1/comm -> sh",
                 "ok    the host's mount table is unchanged",
                 "verdict: isolated",

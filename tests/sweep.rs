@@ -443,9 +443,6 @@ impl Sandbox {
                     r.code, r.stderr
                 ));
             }
-            let crashed = r.code == 101
-                || r.stderr.contains("panicked")
-                || (r.code > 128 && !stalled && !done);
             match current {
                 Some(i) => {
                     let func = calls[i].func.as_str();
@@ -458,8 +455,6 @@ impl Sandbox {
                     } else if ENDS_SCRIPT.contains(&func) && !r.stderr.contains("panicked") {
                         // exit(n) may end with any code 0-255.
                         Outcome::Ended(r.code)
-                    } else if crashed {
-                        Outcome::Crashed(r.code, r.stderr.clone())
                     } else {
                         Outcome::Crashed(r.code, r.stderr.clone())
                     });

@@ -32,6 +32,12 @@ pub struct Resolver {
     files: FileModuleResolver,
 }
 
+impl Default for Resolver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Resolver {
     pub fn new() -> Self {
         Resolver {

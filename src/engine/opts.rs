@@ -5,7 +5,7 @@
 use super::error::{invalid, IntoRhai, RResult};
 use crate::os::idmap::{IdRange, SetGroups};
 use crate::os::ns::{Namespace, NsSet};
-use crate::os::spawn::{Propagation, Spec, Stdio, TimeOffsets};
+use crate::os::setup::{Propagation, Spec, Stdio, TimeOffsets};
 use rhai::{Array, Dynamic, Map};
 
 /// The keys `spawn` accepts.

@@ -6,8 +6,9 @@ use super::error::{invalid, os_err, IntoRhai, RResult};
 use super::opts;
 use super::process::Process;
 use crate::os;
-use crate::os::join::{InChild, Target};
+use crate::os::in_ns::InChild;
 use crate::os::ns::{Namespace, NsSet};
+use crate::os::nsfs::Target;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, FnPtr, Map};
 use std::sync::Arc;
@@ -81,14 +82,14 @@ fn unshare_impl(kinds: &Dynamic, o: &Map) -> RResult<()> {
     for k in opts::kinds(op, "kinds", kinds)? {
         spec.ns.insert(k);
     }
-    os::join::unshare(op, &spec).rhai()
+    os::unshare::unshare(op, &spec).rhai()
 }
 
 fn setns_pid_impl(pid: i64, kinds: &Dynamic) -> RResult<Array> {
     let op = "setns";
     let (set, all) = join_kinds(op, kinds)?;
     let t = Target::of_pid(op, pid, set, all).rhai()?;
-    os::join::setns(op, &t).rhai()?;
+    os::nsfs::setns(op, &t).rhai()?;
     Ok(names(t.ns))
 }
 
@@ -108,10 +109,7 @@ fn enter_impl(pid: i64, kinds: &Dynamic, cmd: &Dynamic, mut o: Map) -> RResult<M
     let mut spec = opts::spawn_spec(op, cmd, &o, &["input"])?;
     let (set, all) = join_kinds(op, kinds)?;
     spec.join = Some(Arc::new(Target::of_pid(op, pid, set, all).rhai()?));
-    let child = os::spawn::spawn(&spec).map_err(|mut e| {
-        e.op = e.op.replacen("spawn", op, 1);
-        os_err(e)
-    })?;
+    let child = os::process::spawn(op, &spec).rhai()?;
     let p = Process::register(child);
     let code = {
         let mut c = p.0.borrow_mut();
@@ -428,10 +426,7 @@ fn in_ns_impl(ctx: &NativeCallContext, o: &Map, f: &FnPtr) -> RResult<Dynamic> {
     opts::check_keys(op, o, IN_NS_KEYS, &[])?;
     let mut spec = opts::spawn_spec(op, &Dynamic::from(op), o, &[])?;
     spec.argv.clear();
-    let forked = os::join::fork_in(&spec).map_err(|mut e| {
-        e.op = e.op.replacen("spawn", op, 1);
-        os_err(e)
-    })?;
+    let forked = os::in_ns::fork_in(&spec).rhai()?;
     match forked {
         InChild::Child(sender) => {
             // This copy of the interpreter does not own the parent's
@@ -524,7 +519,7 @@ pub mod ns_fns {
     pub fn setns_path(path: &str) -> RResult<String> {
         let op = "setns";
         let t = Target::of_path(op, path).rhai()?;
-        os::join::setns(op, &t).rhai()?;
+        os::nsfs::setns(op, &t).rhai()?;
         Ok(t.ns
             .iter()
             .next()
@@ -571,7 +566,7 @@ pub mod ns_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn ns_of(pid: i64) -> RResult<Map> {
-        let v = os::join::ns_of("ns_of", pid).rhai()?;
+        let v = os::nsfs::ns_of("ns_of", pid).rhai()?;
         Ok(v.into_iter()
             .map(|(k, l)| (k.name().into(), l.into()))
             .collect())
@@ -622,7 +617,7 @@ pub mod ns_fns {
     #[rhai_fn(return_raw)]
     pub fn persist(pid: i64, kind_name: &str, path: &str) -> RResult<String> {
         let op = "persist";
-        os::join::persist(op, pid, kind(op, kind_name)?, path).rhai()
+        os::persist::persist(op, pid, kind(op, kind_name)?, path).rhai()
     }
 
     /// Release a namespace kept by `persist` (or `ip netns add`): unmount
@@ -633,7 +628,7 @@ pub mod ns_fns {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn unpersist(path: &str) -> RResult<()> {
-        os::join::unpersist("unpersist", path).rhai()
+        os::persist::unpersist("unpersist", path).rhai()
     }
 
     /// Run a closure in a forked copy of the interpreter inside new

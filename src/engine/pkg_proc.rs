@@ -11,7 +11,8 @@ use rhai::{Dynamic, Map};
 /// functions.
 pub fn spawn_impl(cmd: &Dynamic, opts: &Map) -> RResult<Process> {
     let spec = opts::spawn_spec("spawn", cmd, opts, &[])?;
-    let child = os::spawn::spawn(&spec).map_err(|e| os_err(with_command_hint(e, &spec.argv)))?;
+    let child =
+        os::process::spawn("spawn", &spec).map_err(|e| os_err(with_command_hint(e, &spec.argv)))?;
     Ok(Process::register(child))
 }
 
@@ -274,7 +275,8 @@ fn run_impl(cmd: &Dynamic, mut opts: Map) -> RResult<Map> {
     }
     let mut spec = opts::spawn_spec("run", cmd, &opts, opts::RUN_EXTRA_KEYS)?;
     spec.argv.shrink_to_fit();
-    let child = os::spawn::spawn(&spec).map_err(|e| os_err(with_command_hint(e, &spec.argv)))?;
+    let child =
+        os::process::spawn("run", &spec).map_err(|e| os_err(with_command_hint(e, &spec.argv)))?;
     let p = Process::register(child);
     let code = wait(&p, input.as_deref().map(str::as_bytes))?;
     let c = p.0.borrow();

@@ -1,8 +1,7 @@
 //! The Process handle scripts hold, and the registry that makes sure every
 //! child dies with its script.
 
-use crate::os;
-use crate::os::spawn::{Child, Report};
+use crate::os::process::Child;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -55,24 +54,14 @@ impl Process {
     }
 
     pub fn trace_lines(&self) -> Vec<String> {
-        self.0
-            .borrow()
-            .trace
-            .iter()
-            .map(|r| match r {
-                Report::Did(step, text) => format!("{}: {text}", step.name()),
-                Report::Failed(step, e, text) => {
-                    format!("{}: {text} failed: {}", step.name(), os::errno_name(*e))
-                }
-            })
-            .collect()
+        self.0.borrow().trace_lines()
     }
 }
 
 /// Kills and reaps every child still running: the script is over. That
 /// includes descendants that outlived their own parent (`sh -c "daemon &"`)
 /// and were handed to this process, the reaper of its orphans (see
-/// os::spawn).
+/// os::process::spawn).
 pub fn reap_all() {
     let all = LIVE.with(|l| std::mem::take(&mut *l.borrow_mut()));
     for c in all {

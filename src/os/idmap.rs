@@ -1,9 +1,7 @@
 //! User and group id maps of a user namespace (user_namespaces(7)).
 
-use super::{Context, Error, Result};
+use super::{Error, Result};
 use nix::errno::Errno;
-use std::fs::OpenOptions;
-use std::io::Write;
 
 /// One line of /proc/PID/uid_map: ids `inside..inside+count` in the new
 /// namespace are ids `outside..outside+count` in the parent's.
@@ -143,18 +141,8 @@ impl std::str::FromStr for SetGroups {
     }
 }
 
-/// Writes one proc file with a single write(2): maps are write-once and the
-/// kernel parses the whole map from one write.
-fn write_once(path: &str, text: &str, op: &str) -> Result<()> {
-    let mut f = OpenOptions::new().write(true).open(path).op(op)?;
-    let n = f.write(text.as_bytes()).op(op)?;
-    if n != text.len() {
-        return Err(Error::with_errno(op, Errno::EIO, "short write"));
-    }
-    Ok(())
-}
-
-fn map_hint(e: Error, which: &str) -> Error {
+/// A hint for a map the kernel refused.
+pub fn map_hint(e: Error, which: &str) -> Error {
     match e.errno {
         Some(Errno::EPERM) => e.hint(format!(
             "without CAP_SETUID/CAP_SETGID in the parent namespace a {which} may only map your own id once (count 1); run as root for ranges"
@@ -164,43 +152,6 @@ fn map_hint(e: Error, which: &str) -> Error {
         )),
         _ => e,
     }
-}
-
-/// Writes the maps of a child's user namespace, in the order the kernel
-/// requires: setgroups before gid_map (Linux 3.19: an unprivileged writer of
-/// gid_map must first deny setgroups), and each map as one write.
-pub fn write_maps(
-    pid: i32,
-    uid_map: Option<&[IdRange]>,
-    gid_map: Option<&[IdRange]>,
-    setgroups: SetGroups,
-) -> Result<()> {
-    // "allow" is the kernel's default, so only "deny" needs a write; it must
-    // come before gid_map, and once denied it cannot be allowed again.
-    if setgroups == SetGroups::Deny {
-        write_once(
-            &format!("/proc/{pid}/setgroups"),
-            "deny",
-            "spawn: write setgroups",
-        )?;
-    }
-    if let Some(m) = uid_map {
-        write_once(
-            &format!("/proc/{pid}/uid_map"),
-            &render(m),
-            "spawn: write uid_map",
-        )
-        .map_err(|e| map_hint(e, "uid_map"))?;
-    }
-    if let Some(m) = gid_map {
-        write_once(
-            &format!("/proc/{pid}/gid_map"),
-            &render(m),
-            "spawn: write gid_map",
-        )
-        .map_err(|e| map_hint(e, "gid_map"))?;
-    }
-    Ok(())
 }
 
 /// Reads /proc/PID/uid_map ("uid") or gid_map ("gid").

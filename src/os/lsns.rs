@@ -2,8 +2,8 @@
 //! /proc/*/ns, group the processes by namespace inode, and add the
 //! namespaces that only an nsfs bind mount keeps (persist, `ip netns add`).
 
-use super::join::{owner_of, parent_of};
 use super::ns::{Namespace, NsSet};
+use super::nsfs::{owner_of, parent_of};
 use super::{Error, Result};
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;

@@ -1,16 +1,28 @@
 //! The kernel side of nsscript: namespaces, processes, ids, mounts, IPC and
 //! netlink, in plain Rust over nix/libc. Nothing here knows about Rhai.
+//!
+//! Dependencies run one way: `process` (spawn, the plan walk, the Child
+//! handle) and the interpreter-level operations (`unshare`, `in_ns`,
+//! `persist`) use `setup` (options, validator, plan), which uses the
+//! primitives (`sys`, `ns`, `nsfs`, `idmap`, `uts`, `trace`). See
+//! ARCHITECTURE.md.
 
 pub mod ident;
 pub mod idmap;
+pub mod in_ns;
 pub mod ipc;
-pub mod join;
 pub mod lsns;
 pub mod mount;
 pub mod net;
 pub mod ns;
+pub mod nsfs;
+pub mod persist;
+pub mod process;
 pub mod procfs;
-pub mod spawn;
+pub mod setup;
+pub mod sys;
+pub mod trace;
+pub mod unshare;
 pub mod uts;
 
 use nix::errno::Errno;
@@ -226,6 +238,14 @@ pub fn errno_from_name(name: &str) -> Option<Errno> {
     (1..134)
         .map(Errno::from_raw)
         .find(|e| errno_name(*e) == name)
+}
+
+/// A pid given by a script: 1 to 2^31-1.
+pub fn check_pid(op: &str, pid: i64) -> Result<i32> {
+    i32::try_from(pid)
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| Error::invalid(op, format!("{pid} is not a valid pid (1 to 2147483647)")))
 }
 
 /// Shorthand: turn a nix result into ours, naming the operation.

@@ -1,7 +1,7 @@
 //! Reading /proc: namespace links, NSpid, the status of a process.
 
 use super::ns::Namespace;
-use super::{Error, Result};
+use super::{check_pid, Error, Result};
 use nix::errno::Errno;
 
 /// Turns "file not found under /proc/PID" into "no such process".
@@ -15,13 +15,6 @@ pub fn no_such_process(pid: i32) -> impl Fn(Error) -> Error {
             e
         }
     }
-}
-
-fn check_pid(op: &str, pid: i64) -> Result<i32> {
-    i32::try_from(pid)
-        .ok()
-        .filter(|p| *p > 0)
-        .ok_or_else(|| Error::invalid(op, format!("{pid} is not a valid pid (1 to 2147483647)")))
 }
 
 /// readlink /proc/PID/ns/KIND: "uts:[4026531838]". `pid` None is self.
@@ -111,9 +104,9 @@ fn initial_inode(kind: Namespace) -> Option<u64> {
 fn root_mount_id(mountinfo: &str) -> Option<u64> {
     mountinfo
         .lines()
+        .rev()
         .filter(|l| l.split_whitespace().nth(4) == Some("/"))
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .last()
+        .find_map(|l| l.split_whitespace().next()?.parse().ok())
 }
 
 /// Whether this process is in the namespace of a kind that the system (or
