@@ -9,5 +9,6 @@ mod faults;
 mod join;
 mod load;
 mod repl;
+mod spawn;
 mod stdlib;
 mod sweep;

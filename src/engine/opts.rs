@@ -5,6 +5,7 @@
 use super::error::{invalid, IntoRhai, RResult};
 use crate::os::idmap::{IdRange, SetGroups};
 use crate::os::ns::{Namespace, NsSet};
+use crate::os::nsfs::Target;
 use crate::os::setup::{Propagation, Spec, Stdio, TimeOffsets};
 use rhai::{Array, Dynamic, Map};
 
@@ -28,6 +29,7 @@ pub const SPAWN_KEYS: &[&str] = &[
     "stderr",
     "time_offsets",
     "trace",
+    "join",
 ];
 
 /// `run` takes spawn's keys plus `input` (text for the child's stdin).
@@ -195,6 +197,37 @@ pub fn kinds(op: &str, key: &str, v: &Dynamic) -> RResult<Vec<Namespace>> {
         .collect()
 }
 
+/// `["uts", "net"]`, `"uts"`, or `"all"` (every kind the target has of
+/// its own): the kinds, and whether "all" was asked for.
+pub fn join_kinds(op: &str, key: &str, v: &Dynamic) -> RResult<(NsSet, bool)> {
+    if v.clone().into_string().is_ok_and(|s| s == "all") {
+        return Ok((NsSet::empty(), true));
+    }
+    Ok((kinds(op, key, v)?.into_iter().collect(), false))
+}
+
+/// spawn's `join: #{pid, ns}`: the namespaces of a running process to
+/// join before the new ones are created inside them.
+fn join(op: &str, v: &Dynamic) -> RResult<Target> {
+    let m = v
+        .clone()
+        .try_cast::<Map>()
+        .ok_or_else(|| want(op, "join", "a map like #{pid: p.pid, ns: [\"user\"]}", v))?;
+    let what = format!("{op}: join");
+    check_keys(&what, &m, &["pid", "ns"], &[])?;
+    let pid = get_int(&what, &m, "pid")?.ok_or_else(|| {
+        invalid(
+            &what,
+            "pid is missing: the process whose namespaces to join",
+        )
+    })?;
+    let kinds = m
+        .get("ns")
+        .ok_or_else(|| invalid(&what, "ns is missing: the kinds to join, or \"all\""))?;
+    let (set, all) = join_kinds(&what, "ns", kinds)?;
+    Target::of_pid(&what, pid, set, all).rhai()
+}
+
 /// A uid/gid map: `[#{inside, outside, count}]` or `[[inside, outside, count]]`.
 fn id_map(op: &str, key: &str, v: &Dynamic) -> RResult<Vec<IdRange>> {
     let arr = v.clone().into_array().map_err(|_| {
@@ -339,6 +372,9 @@ pub fn spawn_spec(op: &str, cmd: &Dynamic, m: &Map, extra: &[&str]) -> RResult<S
         });
     }
     spec.trace = get_bool(op, m, "trace")?.unwrap_or(false);
+    if let Some(v) = m.get("join") {
+        spec.join = Some(std::sync::Arc::new(join(op, v)?));
+    }
     Ok(spec)
 }
 

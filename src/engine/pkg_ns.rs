@@ -52,15 +52,6 @@ const ENTER_KEYS: &[&str] = &[
     "input",
 ];
 
-/// `["uts", "net"]`, `"uts"`, or `"all"` (every kind the target has of
-/// its own): the kinds, and whether "all" was asked for.
-fn join_kinds(op: &str, v: &Dynamic) -> RResult<(NsSet, bool)> {
-    if v.clone().into_string().is_ok_and(|s| s == "all") {
-        return Ok((NsSet::empty(), true));
-    }
-    Ok((opts::kinds(op, "kinds", v)?.into_iter().collect(), false))
-}
-
 fn kind(op: &str, name: &str) -> RResult<Namespace> {
     name.parse::<Namespace>()
         .map_err(|e| os::Error::invalid(op, e.detail))
@@ -87,7 +78,7 @@ fn unshare_impl(kinds: &Dynamic, o: &Map) -> RResult<()> {
 
 fn setns_pid_impl(pid: i64, kinds: &Dynamic) -> RResult<Array> {
     let op = "setns";
-    let (set, all) = join_kinds(op, kinds)?;
+    let (set, all) = opts::join_kinds(op, "kinds", kinds)?;
     let t = Target::of_pid(op, pid, set, all).rhai()?;
     os::nsfs::setns(op, &t).rhai()?;
     Ok(names(t.ns))
@@ -107,7 +98,7 @@ fn enter_impl(pid: i64, kinds: &Dynamic, cmd: &Dynamic, mut o: Map) -> RResult<M
         o.insert("stdin".into(), "pipe".into());
     }
     let mut spec = opts::spawn_spec(op, cmd, &o, &["input"])?;
-    let (set, all) = join_kinds(op, kinds)?;
+    let (set, all) = opts::join_kinds(op, "kinds", kinds)?;
     spec.join = Some(Arc::new(Target::of_pid(op, pid, set, all).rhai()?));
     let child = os::process::spawn(op, &spec).rhai()?;
     let p = Process::register(child);

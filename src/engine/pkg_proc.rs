@@ -79,7 +79,10 @@ pub mod proc_fns {
     /// `setgroups` ("deny"/"allow"), `hostname`, `domainname`, `mount_proc`,
     /// `propagation` ("private"/"slave"/"shared"/"unchanged"), `cwd`, `env`,
     /// `clear_env`, `stdin`/`stdout`/`stderr` ("inherit"/"null"/"pipe"),
-    /// `time_offsets` (`#{monotonic, boottime}` seconds), `trace`.
+    /// `time_offsets` (`#{monotonic, boottime}` seconds), `trace` (keep
+    /// every setup step, in strace's words, in `p.trace`), `join`
+    /// (`#{pid, ns}`: join those namespaces of a running process first, then
+    /// create the `ns` kinds inside them, owned by its user namespace).
     ///
     /// ```rhai
     /// let p = spawn(["sh", "-c", "echo $$"], #{ns: ["pid"], stdout: "pipe"});

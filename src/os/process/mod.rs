@@ -18,7 +18,71 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use std::cell::{Cell, RefCell};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::rc::{Rc, Weak};
+
+/// A child's exit code, once it is reaped: the code, or 128+N for signal
+/// N; -1 when the process is gone but its status could not be had.
+type Status = Rc<Cell<Option<i32>>>;
+
+thread_local! {
+    /// Every child not yet reaped, with the cell its status goes to.
+    static UNREAPED: RefCell<Vec<(i32, Weak<Cell<Option<i32>>>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Notes the status of a child that a wait for another one reaped.
+fn record(pid: i32, code: i32) {
+    UNREAPED.with(|u| {
+        let mut u = u.borrow_mut();
+        u.retain(|(p, cell)| match cell.upgrade() {
+            Some(c) if *p == pid => {
+                c.set(Some(code));
+                false
+            }
+            Some(_) => true,
+            None => false,
+        });
+    });
+}
+
+/// Waits for child `pid`, reaping whichever child of ours ends first and
+/// noting its status for its own handle. A blocking wait for one child
+/// alone can wait forever: the init of a pid namespace does not finish
+/// exiting until every process in its namespace is reaped, and a process
+/// nsscript cloned into that namespace (CLONE_PARENT) is nsscript's to
+/// reap. Returns on EINTR when `interrupted` says so.
+fn wait_for(
+    pid: i32,
+    status: &Status,
+    interrupted: &dyn Fn() -> bool,
+) -> std::result::Result<i32, Errno> {
+    loop {
+        if let Some(s) = status.get() {
+            return Ok(s);
+        }
+        let mut st: libc::c_int = 0;
+        // SAFETY: waitpid for any child, into a local.
+        let r = unsafe { libc::waitpid(-1, &mut st, 0) };
+        if r < 0 {
+            match Errno::last() {
+                Errno::EINTR if interrupted() => return Err(Errno::EINTR),
+                Errno::EINTR => continue,
+                e => return Err(e),
+            }
+        }
+        let code = if libc::WIFSIGNALED(st) {
+            128 + libc::WTERMSIG(st)
+        } else {
+            libc::WEXITSTATUS(st)
+        };
+        if r == pid {
+            status.set(Some(code));
+            return Ok(code);
+        }
+        record(r, code);
+    }
+}
 
 /// A process that `spawn` started.
 #[derive(Debug)]
@@ -29,9 +93,7 @@ pub struct Child {
     pub stdin: Option<OwnedFd>,
     stdout: Option<OwnedFd>,
     stderr: Option<OwnedFd>,
-    /// Exit code once reaped: the code, or 128+N for signal N; -1 when
-    /// the process is gone but its status could not be had.
-    pub status: Option<i32>,
+    status: Status,
     pub out: Vec<u8>,
     pub err: Vec<u8>,
     /// The steps of its setup, with `trace: true`.
@@ -46,6 +108,14 @@ pub struct Child {
 
 impl Child {
     fn new(pid: i32, pidfd: Option<OwnedFd>, ns: NsSet) -> Child {
+        let status: Status = Rc::new(Cell::new(None));
+        UNREAPED.with(|u| {
+            let mut u = u.borrow_mut();
+            // A pid is unique among unreaped children: an entry for the
+            // same pid is one whose handle is gone.
+            u.retain(|(p, c)| *p != pid && c.strong_count() > 0);
+            u.push((pid, Rc::downgrade(&status)));
+        });
         Child {
             pid,
             pidfd,
@@ -53,7 +123,7 @@ impl Child {
             stdin: None,
             stdout: None,
             stderr: None,
-            status: None,
+            status,
             out: Vec::new(),
             err: Vec::new(),
             trace: Vec::new(),
@@ -62,23 +132,27 @@ impl Child {
         }
     }
 
+    /// The exit code once reaped: the code, or 128+N for signal N; -1
+    /// when the process is gone but its status could not be had.
+    pub fn status(&self) -> Option<i32> {
+        self.status.get()
+    }
+
     /// Reaps the child, blocking (it is exiting, or was just killed).
     /// Any wait error other than EINTR means the status cannot be had:
     /// the child is then taken as gone and never signalled again.
     fn reap_blocking(&mut self) {
-        while self.status.is_none() {
-            match waitpid(Pid::from_raw(self.pid), None) {
-                Ok(s) => self.status = exit_code(s),
-                Err(Errno::EINTR) => {}
-                Err(_) => self.status = Some(-1),
+        if self.status.get().is_none() {
+            if wait_for(self.pid, &self.status, &|| false).is_err() {
+                self.status.set(Some(-1));
             }
+            self.traced_exit();
         }
-        self.traced_exit();
     }
 
     /// SIGKILL and reap: nothing is left, whatever state it was in.
     pub fn kill_and_reap(&mut self) {
-        if self.status.is_none() {
+        if self.status.get().is_none() {
             let _ = self.signal(Signal::SIGKILL);
             self.reap_blocking();
         }
@@ -88,7 +162,7 @@ impl Child {
     /// can never receive it. Without a pidfd, the pid is safe until the
     /// child is reaped, and it is never signalled after that.
     pub fn signal(&self, sig: Signal) -> Result<()> {
-        if self.status.is_some() {
+        if self.status.get().is_some() {
             return Err(Error::with_errno(
                 "kill",
                 Errno::ESRCH,
@@ -108,19 +182,19 @@ impl Child {
 
     /// Non-blocking: has it exited? Reaps it if so.
     pub fn try_wait(&mut self) -> Result<Option<i32>> {
-        if let Some(s) = self.status {
+        if let Some(s) = self.status.get() {
             return Ok(Some(s));
         }
         match waitpid(Pid::from_raw(self.pid), Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::StillAlive) => Ok(None),
             Ok(s) => {
-                self.status = exit_code(s);
+                self.status.set(exit_code(s));
                 self.traced_exit();
-                Ok(self.status)
+                Ok(self.status.get())
             }
             Err(Errno::ECHILD) => {
-                self.status = Some(-1);
-                Ok(self.status)
+                self.status.set(Some(-1));
+                Ok(Some(-1))
             }
             Err(e) => Err(Error::sys("wait", e)),
         }
@@ -136,7 +210,7 @@ impl Child {
     /// `interrupted` is polled on EINTR: if it says so, the child is killed
     /// and the wait ends with EINTR.
     pub fn wait(&mut self, input: Option<&[u8]>, interrupted: &dyn Fn() -> bool) -> Result<i32> {
-        if let Some(s) = self.status {
+        if let Some(s) = self.status.get() {
             return Ok(s);
         }
         let _terminal = self.foreground.then(|| stdio::Foreground::give(self.pid));
@@ -162,27 +236,18 @@ impl Child {
 
     /// Reaps the child (blocking), killing it if the wait is interrupted.
     fn reap(&mut self, interrupted: &dyn Fn() -> bool) -> Result<i32> {
-        loop {
-            match waitpid(Pid::from_raw(self.pid), None) {
-                Ok(s) => {
-                    if let Some(code) = exit_code(s) {
-                        self.status = Some(code);
-                        self.stdout = None;
-                        self.stderr = None;
-                        self.stdin = None;
-                        self.traced_exit();
-                        return Ok(code);
-                    }
-                }
-                Err(Errno::EINTR) => {
-                    if interrupted() {
-                        return Err(self.interrupted_error("wait"));
-                    }
-                }
-                Err(e) => {
-                    self.status = Some(-1);
-                    return Err(Error::sys(format!("wait({})", self.pid), e));
-                }
+        match wait_for(self.pid, &self.status, interrupted) {
+            Ok(code) => {
+                self.stdout = None;
+                self.stderr = None;
+                self.stdin = None;
+                self.traced_exit();
+                Ok(code)
+            }
+            Err(Errno::EINTR) => Err(self.interrupted_error("wait")),
+            Err(e) => {
+                self.status.set(Some(-1));
+                Err(Error::sys(format!("wait({})", self.pid), e))
             }
         }
     }
@@ -192,7 +257,7 @@ impl Child {
         if !trace::enabled() {
             return;
         }
-        let ret = match self.status {
+        let ret = match self.status.get() {
             Some(c) if c > 128 => Ret::Killed(c - 128),
             Some(c) => Ret::Exited(c),
             None => return,

@@ -416,7 +416,7 @@ fn finish(
         // (killed from outside), so the program never ran. Say so rather
         // than hand back a Process for a program that never started.
         child.reap_blocking();
-        return Err(died_in_setup(op, child.pid, child.status));
+        return Err(died_in_setup(op, child.pid, child.status()));
     }
     Ok(Forked::Parent(child))
 }

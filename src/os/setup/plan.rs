@@ -1002,7 +1002,13 @@ impl Plan {
                 .map(|e| e.call())
                 .unwrap_or_else(|| "setup".into()),
         };
-        super::super::Error::sys(format!("{op}: {call}"), errno)
+        // The step, where the call does not say it already:
+        // "spawn: mount /proc: mount(...)", but "spawn: chdir(...)".
+        let step = self.step_of(i).name();
+        match call.starts_with(step) {
+            true => super::super::Error::sys(format!("{op}: {call}"), errno),
+            false => super::super::Error::sys(format!("{op}: {step}: {call}"), errno),
+        }
     }
 
     /// What the slots hold when op `i` runs, as far as the plan says (the
@@ -1176,6 +1182,13 @@ mod tests {
             .unwrap_or(0);
         let e = p.error("spawn", i, 0, Errno::ENOENT);
         assert_eq!(e.op, "spawn: chdir(\"/nope\")");
-        assert!(e.to_string().contains("ENOENT"), "{e}");
+        let i = p
+            .ops
+            .iter()
+            .position(|o| o.step == Step::Exec && !o.quiet)
+            .unwrap_or(0);
+        let e = p.error("spawn", i, 0, Errno::EACCES);
+        assert!(e.op.starts_with("spawn: exec: execve(\"/"), "{e}");
+        assert!(e.to_string().contains("EACCES"), "{e}");
     }
 }
