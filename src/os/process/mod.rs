@@ -26,9 +26,11 @@ use std::rc::{Rc, Weak};
 /// N; -1 when the process is gone but its status could not be had.
 type Status = Rc<Cell<Option<i32>>>;
 
+/// A child not yet reaped: its pid and the cell its status goes to.
+type Unreaped = (i32, Weak<Cell<Option<i32>>>);
+
 thread_local! {
-    /// Every child not yet reaped, with the cell its status goes to.
-    static UNREAPED: RefCell<Vec<(i32, Weak<Cell<Option<i32>>>)>> = const { RefCell::new(Vec::new()) };
+    static UNREAPED: RefCell<Vec<Unreaped>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Notes the status of a child that a wait for another one reaped.
