@@ -3,6 +3,7 @@
 
 pub mod ident;
 pub mod idmap;
+pub mod init;
 pub mod ipc;
 pub mod join;
 pub mod lsns;
