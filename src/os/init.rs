@@ -20,7 +20,7 @@
 //!   default dispositions (most do: `docker stop` sends SIGTERM) would
 //!   ignore them as PID 1. So init runs the command as its child and keeps
 //!   every signal blocked: a blocked signal is queued even for PID 1, init
-//!   takes it with sigwaitinfo() and forwards it (kill) to the command, or to
+//!   takes it with sigtimedwait() and forwards it (kill) to the command, or to
 //!   its process group with `--pgroup`. SIGCHLD is init's own business.
 //! - SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGABRT, SIGTRAP and SIGSYS report a
 //!   fault of the process that receives them: sent to init they are about
@@ -37,7 +37,9 @@
 //! (tcsetpgrp; SIGTTOU, which a background group gets for that, is still
 //! blocked at that point), so Ctrl-C reaches the command and not init; init
 //! gives the terminal back to the group that had it once the command is
-//! reaped. The program is found as execvp(3) does (PATH).
+//! reaped. The program is found as execvp(3) does (PATH); a name that no
+//! PATH folder visibly holds is "not found", also when one of the folders
+//! could not be searched (execvp says EACCES then).
 //!
 //! Run outside a new pid namespace (not as pid 1), init makes itself a
 //! child subreaper (PR_SET_CHILD_SUBREAPER), so orphans of the command
@@ -53,6 +55,7 @@
 use libc::{c_char, c_int, pid_t};
 use nix::errno::Errno;
 use std::ffi::CStr;
+use std::os::unix::ffi::OsStrExt;
 
 /// The name that selects this mode (the basename of argv[0]).
 pub const NAME: &str = "nsscript-init";
@@ -188,13 +191,74 @@ fn fail(what: &str, e: Errno) -> ! {
     std::process::exit(EXIT_INIT_FAILED)
 }
 
-fn sigset_all() -> libc::sigset_t {
-    // SAFETY: sigfillset initialises the set it is given.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        set
+// Signal masks and dispositions go through the raw system calls, over the
+// kernel's 64 signals: glibc's wrappers leave out the two real-time signals
+// it reserves (32 and 33), which a command must not inherit ignored and
+// which init forwards like any other.
+
+/// Every signal (the kernel drops SIGKILL and SIGSTOP from a mask itself).
+const ALL: u64 = !0;
+/// The kernel's sigset_t: 64 signals, 8 bytes.
+const SIGSET_SIZE: usize = 8;
+
+fn sys_result(r: libc::c_long) -> Result<libc::c_long, Errno> {
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(r)
     }
+}
+
+/// rt_sigprocmask(SIG_SETMASK, mask).
+fn set_mask(mask: u64) -> Result<(), Errno> {
+    // SAFETY: an 8-byte set in, no old set out.
+    sys_result(unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &mask as *const u64,
+            std::ptr::null_mut::<u64>(),
+            SIGSET_SIZE,
+        )
+    })
+    .map(drop)
+}
+
+/// rt_sigtimedwait on every signal, without a timeout: the next pending
+/// one (they are all blocked), taken off the queue.
+fn next_signal() -> Result<c_int, Errno> {
+    let all = ALL;
+    // SAFETY: a zeroed siginfo_t is a valid output buffer.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid set and buffer; a null timeout waits as long as needed.
+    sys_result(unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigtimedwait,
+            &all as *const u64,
+            &mut info as *mut libc::siginfo_t,
+            std::ptr::null::<libc::timespec>(),
+            SIGSET_SIZE,
+        )
+    })
+    .map(|s| s as c_int)
+}
+
+/// rt_sigaction(sig, SIG_DFL). The kernel's struct sigaction is handler,
+/// flags, restorer and mask on x86_64 and aarch64: all zero is SIG_DFL with
+/// no flags and an empty mask.
+fn default_disposition(sig: c_int) -> Result<(), Errno> {
+    let act = [0u64; 4];
+    // SAFETY: a zeroed kernel sigaction in, no old action out.
+    sys_result(unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            act.as_ptr(),
+            std::ptr::null_mut::<u64>(),
+            SIGSET_SIZE,
+        )
+    })
+    .map(drop)
 }
 
 /// Runs init: never returns.
@@ -206,10 +270,9 @@ fn sigset_all() -> libc::sigset_t {
 pub unsafe fn main(argc: c_int, argv: *const *const c_char) -> ! {
     // First of all, before a signal can take its default action on us:
     // every signal blocked. Blocked signals are queued (even for PID 1, which
-    // would otherwise drop those it has no handler for) until sigwaitinfo.
-    let all = sigset_all();
-    if libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut()) < 0 {
-        fail("sigprocmask(SIG_SETMASK, all)", Errno::last());
+    // would otherwise drop those it has no handler for) until sigtimedwait.
+    if let Err(e) = set_mask(ALL) {
+        fail("rt_sigprocmask(SIG_SETMASK, all)", e);
     }
 
     let n = argc.max(0) as usize;
@@ -269,7 +332,7 @@ pub unsafe fn main(argc: c_int, argv: *const *const c_char) -> ! {
         }
     }
 
-    let code = supervise(child, pgroup, &all);
+    let code = supervise(child, pgroup);
 
     // Give the terminal back to the group that had it, if the command's
     // group still has it (SIGTTOU is blocked, so a background init may).
@@ -286,13 +349,13 @@ pub unsafe fn main(argc: c_int, argv: *const *const c_char) -> ! {
 /// `prog` and `argv` must be the command's NULL-terminated argument vector.
 unsafe fn run_command(prog: *const c_char, argv: *const *const c_char) -> ! {
     // Dispositions back to the default. A handler is reset by execve anyway;
-    // SIG_IGN is not, and may come from whoever started init. glibc refuses
-    // its two reserved real-time signals (EINVAL), which it manages itself.
-    let mut dfl: libc::sigaction = std::mem::zeroed();
-    dfl.sa_sigaction = libc::SIG_DFL;
+    // SIG_IGN is not, and may come from whoever started init.
     for sig in 1..=LAST_SIGNAL {
         if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            libc::sigaction(sig, &dfl, std::ptr::null_mut());
+            if let Err(e) = default_disposition(sig) {
+                say(&format!("rt_sigaction({sig}, SIG_DFL): {}", errno_text(e)));
+                libc::_exit(EXIT_INIT_FAILED);
+            }
         }
     }
     if libc::setpgid(0, 0) < 0 {
@@ -313,41 +376,59 @@ unsafe fn run_command(prog: *const c_char, argv: *const *const c_char) -> ! {
             libc::_exit(EXIT_INIT_FAILED);
         }
     }
-    let mut none: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut none);
-    if libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) < 0 {
+    if let Err(e) = set_mask(0) {
         say(&format!(
-            "sigprocmask(SIG_SETMASK, none): {}",
-            errno_text(Errno::last())
+            "rt_sigprocmask(SIG_SETMASK, none): {}",
+            errno_text(e)
         ));
         libc::_exit(EXIT_INIT_FAILED);
     }
     libc::execvp(prog, argv);
-    let e = Errno::last();
+    let name = CStr::from_ptr(prog).to_bytes();
+    let e = not_found_in_path(name, Errno::last());
     say(&format!(
         "cannot run {}: {}",
-        CStr::from_ptr(prog).to_string_lossy(),
+        String::from_utf8_lossy(name),
         errno_text(e)
     ));
     libc::_exit(exec_failure_code(e))
 }
 
+/// execvp's errno for a name looked up in PATH is EACCES as soon as one
+/// attempt met EACCES, which includes a PATH folder this user may not
+/// search. When no PATH folder visibly holds the name, the program is not
+/// found (ENOENT), as a shell says; a name with a slash is not looked up.
+fn not_found_in_path(name: &[u8], e: Errno) -> Errno {
+    if e != Errno::EACCES || name.contains(&b'/') {
+        return e;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+    let found = std::env::split_paths(&path).any(|dir| {
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::PathBuf::from(".")
+        } else {
+            dir
+        };
+        let file = dir.join(std::ffi::OsStr::from_bytes(name));
+        std::fs::metadata(file).is_ok_and(|m| !m.is_dir())
+    });
+    if found {
+        e
+    } else {
+        Errno::ENOENT
+    }
+}
+
 /// Waits for signals: forwards them, reaps on SIGCHLD, and returns the
 /// command's exit code once it has been reaped.
-fn supervise(child: pid_t, pgroup: bool, all: &libc::sigset_t) -> i32 {
+fn supervise(child: pid_t, pgroup: bool) -> i32 {
     let target = if pgroup { -child } else { child };
     loop {
-        // SAFETY: a zeroed siginfo_t is a valid output buffer.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid set and output buffer.
-        let sig = unsafe { libc::sigwaitinfo(all, &mut info) };
-        if sig < 0 {
-            let e = Errno::last();
-            if e == Errno::EINTR {
-                continue;
-            }
-            fail("sigwaitinfo", e);
-        }
+        let sig = match next_signal() {
+            Ok(sig) => sig,
+            Err(Errno::EINTR) => continue,
+            Err(e) => fail("rt_sigtimedwait", e),
+        };
         if sig == libc::SIGCHLD {
             if let Some(code) = reap(child) {
                 return code;
