@@ -138,7 +138,10 @@ fn clock_impl(name: &str) -> RResult<f64> {
         let known: Vec<String> = CLOCKS.iter().map(|(n, _)| format!("{n:?}")).collect();
         return Err(invalid(
             "clock",
-            format!("unknown clock {name:?}; the clocks are {}", known.join(", ")),
+            format!(
+                "unknown clock {name:?}; the clocks are {}",
+                known.join(", ")
+            ),
         ));
     };
     let mut ts = libc::timespec {
