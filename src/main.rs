@@ -3,14 +3,41 @@
 //! /proc/self/maps on every start); `std::process::exit` still flushes
 //! standard output, and a panic, which is a bug, still exits 101 with its
 //! message.
+//!
+//! Started under the name `nsscript-init` (the basename of argv[0]), the
+//! binary is a minimal PID 1 instead (`nsscript::os::process::init`), so a new pid
+//! namespace can get an init without a second executable.
 #![no_main]
 
+/// Called by the C runtime.
+///
+/// # Safety
+///
+/// `argv` is the C runtime's vector: `argc` C strings, then NULL.
 #[no_mangle]
-pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+pub unsafe extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    // SAFETY: argv as the C runtime gives it.
+    if unsafe { invoked_as_init(argc, argv) } {
+        // SAFETY: the same vector, handed on unchanged.
+        unsafe { nsscript::os::process::init::main(argc, argv) }
+    }
     // What the Rust runtime would do: a write to a closed pipe is an EPIPE
     // error (handled where output is written), not a silent death.
     // SAFETY: setting a signal disposition at start, before any thread.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let code = std::panic::catch_unwind(nsscript::cli::main).unwrap_or(101);
     std::process::exit(code)
+}
+
+/// Is argv[0]'s basename `nsscript-init`? Reads it in place: the normal
+/// path allocates nothing here.
+///
+/// # Safety
+///
+/// `argv` must hold `argc` C strings (or be null when argc is 0).
+unsafe fn invoked_as_init(argc: libc::c_int, argv: *const *const libc::c_char) -> bool {
+    if argc < 1 || argv.is_null() || (*argv).is_null() {
+        return false;
+    }
+    nsscript::os::process::init::is_init_name(std::ffi::CStr::from_ptr(*argv).to_bytes())
 }

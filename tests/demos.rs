@@ -967,3 +967,326 @@ fn mount_functions_in_a_new_mount_namespace() {
         );
     });
 }
+
+// ---------------------------------------------------------------------------
+// cgroup
+// ---------------------------------------------------------------------------
+
+/// `/proc/PID/cgroup` as (hierarchy "ID:CONTROLLERS", path) pairs.
+fn cgroups(pid: &str) -> Vec<(String, String)> {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (h, p) = l.rsplit_once(':')?;
+            Some((h.to_string(), p.to_string()))
+        })
+        .collect()
+}
+
+/// A cgroup path as a process whose cgroup namespace is rooted at `root`
+/// reads it: relative to the root, upwards with "..".
+fn relative_cgroup(root: &str, path: &str) -> String {
+    let r: Vec<&str> = root.split('/').filter(|x| !x.is_empty()).collect();
+    let p: Vec<&str> = path.split('/').filter(|x| !x.is_empty()).collect();
+    let common = r.iter().zip(&p).take_while(|(a, b)| a == b).count();
+    let parts: Vec<&str> = std::iter::repeat("..")
+        .take(r.len() - common)
+        .chain(p[common..].iter().copied())
+        .collect();
+    format!("/{}", parts.join("/"))
+}
+
+/// The indented lines under the first line starting with `heading`,
+/// trimmed.
+fn block<'a>(r: &'a Run, heading: &str) -> Vec<&'a str> {
+    let at = r
+        .stdout
+        .find(heading)
+        .unwrap_or_else(|| panic!("no {heading:?} in:\n{}", r.stdout));
+    r.stdout[at..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(str::trim)
+        .collect()
+}
+
+/// The demo's two readlink lines for `kind`: nsscript's link is this
+/// test's (the same namespace), the shell's is another one.
+fn check_links(r: &Run, kind: &str) {
+    let own = readlink("self", kind);
+    let ns = line(r, "host:   readlink /proc/");
+    assert!(ns.ends_with(&format!("-> {own}   (nsscript)")), "{ns}");
+    let shell = r
+        .stdout
+        .lines()
+        .find(|l| l.ends_with("(the shell)"))
+        .expect("the shell's link");
+    assert!(
+        shell.contains(&format!("{kind}:[")) && !shell.contains(&own),
+        "{shell}"
+    );
+}
+
+/// What the cgroup demo must say about the cgroups of the process that
+/// started it (nsscript is in the same ones): every path not at "/" turns
+/// into "/", the namespace ids are readlink's, and the host's init shows
+/// relative to the new root as the kernel computes it.
+fn check_cgroup_demo(r: &Run) {
+    has(
+        r,
+        &["ok    inside, every path reads \"/\"", "verdict: isolated"],
+    );
+    let mine = cgroups("self");
+    let deep: Vec<&(String, String)> = mine.iter().filter(|(_, p)| p != "/").collect();
+    for (h, p) in &deep {
+        has(r, &[&format!("inside: {h}: {p} -> /")]);
+    }
+    if deep.is_empty() {
+        has(
+            r,
+            &[
+                "every line is \"/\" already",
+                "skip  no line is below the root",
+            ],
+        );
+    }
+    // The shell's own lines, as it printed them.
+    let inside = block(r, "inside: cat /proc/self/cgroup:");
+    let want: Vec<String> = mine.iter().map(|(h, _)| format!("{h}:/")).collect();
+    assert_eq!(inside, want, "{}", r.stdout);
+    check_links(r, "cgroup");
+    // pid 1 seen from inside, computed here from the host's view.
+    let above: Vec<String> = cgroups("1")
+        .iter()
+        .filter_map(|(h, p)| {
+            let root = mine.iter().find(|(x, _)| x == h).map(|(_, r)| r.as_str())?;
+            let rel = relative_cgroup(root, p);
+            rel.starts_with("/..").then(|| format!("{h}:{rel}"))
+        })
+        .collect();
+    let init = line(r, "inside: cat /proc/1/cgroup (the host's init): ");
+    if above.is_empty() {
+        assert!(init.ends_with("every line \"/\" or below it"), "{init}");
+    } else {
+        assert!(
+            init.ends_with(&format!("{}, above the new root", above.join(", "))),
+            "{init} vs {above:?}"
+        );
+    }
+    assert_eq!(cgroups("self"), mine, "the test's own cgroups");
+}
+
+#[test]
+fn cgroup_demo_reads_slash_inside_and_the_real_paths_outside() {
+    guarded(|| {
+        let r = run(&["demo/cgroup.rhai"]);
+        r.ok();
+        let how = if util::is_root() {
+            "clone(CLONE_NEWCGROUP)"
+        } else {
+            "clone(CLONE_NEWUSER | CLONE_NEWCGROUP)"
+        };
+        has(&r, &[how]);
+        check_cgroup_demo(&r);
+    });
+}
+
+#[test]
+fn cgroup_demo_passes_unprivileged() {
+    guarded(|| {
+        let Some(r) = run_as_nobody(&[], &["demo/cgroup.rhai"]) else {
+            return;
+        };
+        r.ok();
+        has(&r, &["clone(CLONE_NEWUSER | CLONE_NEWCGROUP)"]);
+        check_cgroup_demo(&r);
+    });
+}
+
+/// Started inside a cgroup namespace of util-linux's making, nsscript sees
+/// "/" on every line already: the demo says there is nothing to turn into
+/// "/", still checks what it can, and passes.
+#[test]
+fn cgroup_demo_with_every_path_at_the_root_says_so() {
+    guarded(|| {
+        if which("unshare").is_none() || !util::is_root() {
+            eprintln!("SKIP: needs root and unshare (util-linux)");
+            return;
+        }
+        let r = util::output(
+            Command::new("unshare")
+                .arg("--cgroup")
+                .arg(util::bin())
+                .arg("demo/cgroup.rhai")
+                .stdin(Stdio::null()),
+        );
+        r.ok();
+        has(
+            &r,
+            &[
+                "every line is \"/\" already",
+                "skip  no line is below the root",
+                "ok    inside, the host's init shows relative to the new root",
+                "verdict: isolated, as far as can be seen here",
+            ],
+        );
+        let host = block(&r, "host: /proc/self/cgroup");
+        assert!(
+            !host.is_empty() && host.iter().all(|l| l.ends_with(":/")),
+            "{host:?}"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------
+// time
+// ---------------------------------------------------------------------------
+
+/// A clock of this test process, in seconds.
+fn clock_now(id: libc::clockid_t) -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime with a valid clock and timespec.
+    unsafe { libc::clock_gettime(id, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+}
+
+/// The first field of /proc/uptime text.
+fn uptime_in(text: &str) -> f64 {
+    text.split_whitespace()
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(-1.0)
+}
+
+/// A float after `key` in the line starting with `prefix`.
+fn number_after(r: &Run, prefix: &str, key: &str) -> f64 {
+    let l = line(r, prefix);
+    let at = l.find(key).unwrap_or_else(|| panic!("no {key:?} in {l}")) + key.len();
+    l[at..]
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|x| !x.is_empty())
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {key:?} in {l}"))
+}
+
+const MONO_OFFSET: f64 = 172800.0;
+const BOOT_OFFSET: f64 = 864000.0;
+
+/// Runs the time demo (as uid 65534 when `nobody`) and checks its readings
+/// against this test's own clocks and /proc/uptime, taken before and after.
+fn check_time_demo(nobody: bool) {
+    let boot0 = clock_now(libc::CLOCK_BOOTTIME);
+    let mono0 = clock_now(libc::CLOCK_MONOTONIC);
+    let r = if nobody {
+        match run_as_nobody(&[], &["demo/time.rhai"]) {
+            Some(r) => r,
+            None => return,
+        }
+    } else {
+        run(&["demo/time.rhai"])
+    };
+    let mono1 = clock_now(libc::CLOCK_MONOTONIC);
+    let host_up = uptime_in(&std::fs::read_to_string("/proc/uptime").expect("uptime"));
+    let boot1 = clock_now(libc::CLOCK_BOOTTIME);
+    r.ok();
+    has(
+        &r,
+        &[
+            "unshare(CLONE_NEWTIME) in the child",
+            "child:  time namespace: unshare(CLONE_NEWTIME); timens_offsets: monotonic 172800 0; boottime 864000 0",
+            "timens_offsets: [\"monotonic 172800 s\", \"boottime 864000 s\"]",
+            "ok    inside, uptime is the host's + 864000 s (10 days)",
+            "ok    inside, CLOCK_MONOTONIC is the host's + 172800 s",
+            "ok    on the host, uptime is unshifted",
+            "verdict: isolated",
+        ],
+    );
+    if nobody {
+        has(&r, &["clone(CLONE_NEWUSER)", "[\"user\", \"time\"]"]);
+    }
+    // The shell's /proc/uptime and nsscript's clock_gettime inside, against
+    // this process's clocks around the whole run (/proc/uptime: 2 decimals).
+    let sh_up = number_after(&r, "inside: cat /proc/uptime -> ", "-> ");
+    assert!(
+        sh_up >= boot0 + BOOT_OFFSET - 0.01 && sh_up <= boot1 + BOOT_OFFSET + 0.01,
+        "{boot0} + {BOOT_OFFSET} <= {sh_up} <= {boot1} + {BOOT_OFFSET}"
+    );
+    let mono = number_after(&r, "inside: setns(", "clock(\"monotonic\") -> ");
+    assert!(
+        mono >= mono0 + MONO_OFFSET && mono <= mono1 + MONO_OFFSET,
+        "{mono0} + {MONO_OFFSET} <= {mono} <= {mono1} + {MONO_OFFSET}"
+    );
+    // The host's uptime is this process's CLOCK_BOOTTIME: unshifted.
+    assert!(
+        host_up <= boot1 && host_up >= boot1 - 1.0,
+        "{host_up} vs {boot1}"
+    );
+    check_links(&r, "time");
+}
+
+#[test]
+fn time_demo_shifts_uptime_and_monotonic_inside_only() {
+    guarded(|| check_time_demo(false));
+}
+
+#[test]
+fn time_demo_passes_unprivileged() {
+    guarded(|| check_time_demo(true));
+}
+
+/// The -i forms of the two demos: sh inside, fed on stdin.
+#[test]
+fn cgroup_and_time_interactive_forms_run_sh_inside() {
+    guarded(|| {
+        let own = readlink("self", "cgroup");
+        let r = run_stdin(
+            &["demo/cgroup.rhai", "-i"],
+            "cat /proc/self/cgroup; readlink /proc/self/ns/cgroup; exit 3\n",
+        );
+        r.expect_code(3);
+        has(
+            &r,
+            &[
+                "Things to try:",
+                "back on the host: sh exited with 3; nsscript's cgroups are unchanged",
+            ],
+        );
+        let shell: Vec<String> = r
+            .lines()
+            .into_iter()
+            .skip_while(|l| !l.starts_with("exit "))
+            .skip(1)
+            .filter(|l| !l.starts_with("back on the host"))
+            .collect();
+        let n = cgroups("self").len();
+        assert_eq!(shell.len(), n + 1, "{shell:?}");
+        assert!(shell[..n].iter().all(|l| l.ends_with(":/")), "{shell:?}");
+        assert!(
+            shell[n].starts_with("cgroup:[") && shell[n] != own,
+            "{shell:?}"
+        );
+
+        let boot0 = clock_now(libc::CLOCK_BOOTTIME);
+        let r = run_stdin(&["demo/time.rhai", "-i"], "cat /proc/uptime; exit 0\n");
+        let boot1 = clock_now(libc::CLOCK_BOOTTIME);
+        r.ok();
+        has(&r, &["Things to try:", "the host's own (unchanged)"]);
+        let inside = r
+            .lines()
+            .into_iter()
+            .skip_while(|l| !l.starts_with("exit "))
+            .nth(1)
+            .map(|l| uptime_in(&l))
+            .unwrap_or(-1.0);
+        assert!(
+            inside >= boot0 + BOOT_OFFSET - 0.01 && inside <= boot1 + BOOT_OFFSET + 0.01,
+            "{inside}\n{}",
+            r.stdout
+        );
+    });
+}

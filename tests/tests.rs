@@ -6,6 +6,7 @@ mod util;
 mod core;
 mod demos;
 mod faults;
+mod init;
 mod join;
 mod load;
 mod repl;

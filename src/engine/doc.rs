@@ -70,6 +70,7 @@ const AREAS: &[(&str, &[&str])] = &[
             "exists",
             "readlink",
             "sleep",
+            "clock",
             "env",
             "*_file",
         ],

@@ -126,6 +126,38 @@ fn sleep_for(total: std::time::Duration) -> RResult<()> {
     Ok(())
 }
 
+/// The clocks `clock()` reads, by name.
+const CLOCKS: [(&str, libc::clockid_t); 3] = [
+    ("monotonic", libc::CLOCK_MONOTONIC),
+    ("boottime", libc::CLOCK_BOOTTIME),
+    ("realtime", libc::CLOCK_REALTIME),
+];
+
+fn clock_impl(name: &str) -> RResult<f64> {
+    let Some(&(_, id)) = CLOCKS.iter().find(|(n, _)| *n == name) else {
+        let known: Vec<String> = CLOCKS.iter().map(|(n, _)| format!("{n:?}")).collect();
+        return Err(invalid(
+            "clock",
+            format!(
+                "unknown clock {name:?}; the clocks are {}",
+                known.join(", ")
+            ),
+        ));
+    };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime with a known clock id and a valid timespec.
+    if unsafe { libc::clock_gettime(id, &mut ts) } < 0 {
+        return Err(os_err(os::Error::sys(
+            format!("clock({name:?}): clock_gettime"),
+            nix::errno::Errno::last(),
+        )));
+    }
+    Ok(ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
+}
+
 #[export_module(manifest)]
 pub mod core_fns {
     use super::*;
@@ -358,6 +390,23 @@ pub mod core_fns {
             ));
         }
         sleep_for(std::time::Duration::from_secs_f64(ms / 1000.0))
+    }
+
+    /// A kernel clock, in seconds (a float), read with clock_gettime:
+    /// "monotonic" (CLOCK_MONOTONIC: since boot, not counting suspend),
+    /// "boottime" (CLOCK_BOOTTIME: since boot, suspend included; what
+    /// /proc/uptime shows) or "realtime" (the wall clock, seconds since
+    /// 1970). A time namespace shifts the first two by its offsets; no
+    /// namespace shifts the wall clock.
+    ///
+    /// ```rhai
+    /// let t = clock("monotonic");
+    /// sleep(100);
+    /// print(clock("monotonic") - t);   // 0.100...
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn clock(name: &str) -> RResult<f64> {
+        clock_impl(name)
     }
 
     /// An environment variable of nsscript's process, or `()` when unset.

@@ -1,8 +1,10 @@
 //! Processes nsscript starts: the spawn path (`spawn`), the plan walk its
-//! children run (`child`), their standard streams (`stdio`), and the
-//! `Child` handle that waits for, signals and reaps them.
+//! children run (`child`), their standard streams (`stdio`), the PID 1 it
+//! can put in front of a command (`init`), and the `Child` handle that
+//! waits for, signals and reaps them.
 
 pub mod child;
+pub mod init;
 pub mod spawn;
 pub mod stdio;
 
