@@ -155,6 +155,13 @@ fn write_once(path: &str, text: &str, op: &str) -> Result<()> {
 }
 
 fn map_hint(e: Error, which: &str) -> Error {
+    let user = super::ns::NsSet::from_iter([super::ns::Namespace::User]);
+    if let Some(h) = e
+        .errno
+        .and_then(|n| super::doctor::hint_for(super::doctor::Op::MapWrite, n, user))
+    {
+        return e.hint(h);
+    }
     match e.errno {
         Some(Errno::EPERM) => e.hint(format!(
             "without CAP_SETUID/CAP_SETGID in the parent namespace a {which} may only map your own id once (count 1); run as root for ranges"

@@ -708,6 +708,9 @@ impl Drop for MapWriter {
 
 fn unshare_error(op: &str, e: Errno, ns: NsSet) -> Error {
     let err = Error::sys(format!("{op}: unshare({})", ns.flag_names()), e);
+    if let Some(h) = super::doctor::hint_for(super::doctor::Op::Unshare, e, ns) {
+        return err.hint(h);
+    }
     match e {
         Errno::EPERM if !ns.contains(Namespace::User) && super::ident::euid() != 0 => err.hint(
             "new namespaces need CAP_SYS_ADMIN: add \"user\" to the kinds (a new user namespace gives its creator those capabilities), or run as root",

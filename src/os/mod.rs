@@ -1,6 +1,7 @@
 //! The kernel side of nsscript: namespaces, processes, ids, mounts, IPC and
 //! netlink, in plain Rust over nix/libc. Nothing here knows about Rhai.
 
+pub mod doctor;
 pub mod ident;
 pub mod idmap;
 pub mod ipc;

@@ -600,6 +600,9 @@ fn clone_error(e: Errno, ns: NsSet) -> Error {
         }
     );
     let err = Error::sys(op, e);
+    if let Some(h) = super::doctor::hint_for(super::doctor::Op::Clone, e, ns) {
+        return err.hint(h);
+    }
     let unprivileged = !nix::unistd::geteuid().is_root();
     match e {
         Errno::EPERM if !ns.contains(Namespace::User) && unprivileged => err.hint(
