@@ -460,8 +460,8 @@ fn doc_prints_the_reference_as_markdown() {
         let r = util::run(&["--doc"]);
         r.ok();
         for want in [
-            "### Processes\n",
-            "#### `spawn()`\n",
+            "## Processes\n",
+            "### `spawn()`\n",
             "`spawn(cmd, opts: map) -> Process`\n",
             "`p.wait() -> int`\n",
             "```rhai\n",

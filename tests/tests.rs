@@ -5,6 +5,7 @@ mod util;
 
 mod core;
 mod demos;
+mod docs;
 mod doctor;
 mod faults;
 mod join;
