@@ -85,7 +85,7 @@ fn the_man_page_renders_without_warnings() {
         );
         r.ok();
         assert!(r.stderr.is_empty(), "man printed warnings:\n{}", r.stderr);
-        let text = r.stdout.replace('\u{2010}', "-").replace('\u{2212}', "-");
+        let text = r.stdout.replace(['\u{2010}', '\u{2212}'], "-");
         for want in [
             "NSSCRIPT(1)",
             "SYNOPSIS",

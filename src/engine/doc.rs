@@ -10,6 +10,7 @@
 use super::bundled;
 use rhai::Engine;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Areas in the order help() and --doc list them. A pattern is a name, a
@@ -393,6 +394,61 @@ pub fn functions(engine: &Engine) -> Vec<FnDoc> {
             .then_with(|| a.signature().cmp(&b.signature()))
     });
     fns
+}
+
+/// What values of each script type can call after a dot, and what plain
+/// calls return: the REPL's completion tells `p.` (a Process: `pid`,
+/// `wait`, `kill`...) from `"text".` (a string: `len`, `to_upper`...).
+#[derive(Debug, Default)]
+pub struct TypeInfo {
+    /// Type -> member name -> the type it returns ("" when unknown or
+    /// when overloads disagree). Types as `script_type` names them.
+    pub members: BTreeMap<String, BTreeMap<String, String>>,
+    /// Function name -> the type its calls return (as above).
+    pub returns: BTreeMap<String, String>,
+}
+
+/// Every function of the engine, Rhai's standard library included, sorted
+/// by the type of its first parameter.
+pub fn type_info(engine: &Engine) -> TypeInfo {
+    let json = engine.gen_fn_metadata_to_json(true).unwrap_or_default();
+    let raw = serde_json::from_str::<Meta>(&json)
+        .map(|m| m.functions)
+        .unwrap_or_default();
+    // One type for a name, or "" when its overloads disagree.
+    fn merge(slot: &mut BTreeMap<String, String>, name: &str, ret: String) {
+        slot.entry(name.to_string())
+            .and_modify(|r| {
+                if *r != ret {
+                    r.clear();
+                }
+            })
+            .or_insert(ret);
+    }
+    let mut info = TypeInfo::default();
+    for f in raw {
+        if f.is_anonymous || f.name.starts_with("set$") {
+            continue;
+        }
+        let name = f.name.strip_prefix("get$").unwrap_or(&f.name);
+        let plain = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if !plain || name.starts_with("__") {
+            continue;
+        }
+        let ret = script_type(&f.return_type);
+        if let Some(first) = f.params.first() {
+            let on = script_type(first.typ.as_deref().unwrap_or(""));
+            merge(info.members.entry(on).or_default(), name, ret.clone());
+        }
+        if !f.name.starts_with("get$") {
+            merge(&mut info.returns, name, ret);
+        }
+    }
+    info
 }
 
 /// The overloads of one name, grouped by how they are called.
