@@ -1,6 +1,8 @@
 //! The function reference, generated from the `///` docs of every
-//! registered function: `nsscript --doc` (and README's reference through
-//! scripts/gen-reference.sh), `help()` and `help("name")`.
+//! registered function: `nsscript --doc` (docs/reference.md through
+//! scripts/gen-reference.sh), the man page (`--man`, man/nsscript.1),
+//! editor definitions (`--definitions`), `help()` and `help("name")`, and
+//! the types the REPL's completion knows after a dot.
 //!
 //! Rhai flattens every package into one global module, so the area a
 //! function belongs to comes from a name table (`AREAS`); methods and
