@@ -12,7 +12,7 @@ use std::io::{IsTerminal, Read};
 pub const FORMS: &[(&str, &str)] = &[
     (
         "FILE [ARGS...]",
-        "run a script (a bundled name like demo/uts.rhai works anywhere; a file on disk wins)",
+        "run a script (a bundled name like demo/uts.rhai works anywhere)",
     ),
     ("-e CODE [ARGS...]", "run CODE"),
     ("- [ARGS...]", "run a script read from standard input"),
@@ -20,13 +20,13 @@ pub const FORMS: &[(&str, &str)] = &[
     ("--list", "list the bundled scripts and stdlib modules"),
     (
         "--doctor [--json]",
-        "tell what this machine allows (each namespace kind as root and unprivileged, the settings that block user namespaces, id maps, cgroups, tools), each no with its cause and fix",
+        "what this machine allows, each no with its cause and fix",
     ),
     ("--doc", "print the function reference as Markdown"),
     ("--man", "print the man page (roff)"),
     (
         "--definitions DIR",
-        "write Rhai definition files (.d.rhai) for editors running the Rhai language server",
+        "write Rhai definition files (.d.rhai) for editors",
     ),
     (
         "",

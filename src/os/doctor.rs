@@ -266,8 +266,7 @@ fn probe(f: impl FnOnce() -> Result<(), Failed>) -> Result<(), Failed> {
     // calls and leaves with _exit.
     match unsafe { fork() }.map_err(at(Step::Fork))? {
         ForkResult::Child => {
-            // SAFETY: plain prctl, then _exit without the parent's
-            // destructors.
+            // SAFETY: plain prctl.
             unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
             drop(r);
             let msg: [u8; 5] = match f() {
@@ -279,6 +278,8 @@ fn probe(f: impl FnOnce() -> Result<(), Failed>) -> Result<(), Failed> {
                 }
             };
             let _ = nix::unistd::write(&w, &msg);
+            // SAFETY: leaving the forked copy without running the parent's
+            // destructors or atexit handlers.
             unsafe { libc::_exit(0) }
         }
         ForkResult::Parent { child } => {
