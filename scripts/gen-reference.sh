@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Regenerates the function reference in README.md, the block between
-# <!-- reference:start --> and <!-- reference:end -->, from `nsscript --doc`
-# (the functions' own /// docs), so README says what the code does.
+# Regenerates the documents made from the functions' own /// docs, so they
+# say what the code does:
 #
-#   scripts/gen-reference.sh            rewrite README.md
-#   scripts/gen-reference.sh --check    exit 1 if README.md is out of date
+#   docs/reference.md   the function reference (nsscript --doc)
+#   man/nsscript.1      the man page (nsscript --man)
+#
+#   scripts/gen-reference.sh            rewrite both
+#   scripts/gen-reference.sh --check    exit 1 if either is out of date
 #
 # NSSCRIPT=path/to/nsscript uses that binary instead of building one.
 set -euo pipefail
@@ -17,41 +19,32 @@ case "${1:-}" in
     *) echo "usage: $0 [--check]" >&2; exit 2 ;;
 esac
 
-for marker in '<!-- reference:start -->' '<!-- reference:end -->'; do
-    if [ "$(grep -cxF "$marker" README.md)" != 1 ]; then
-        echo "$0: README.md must have exactly one line '$marker'" >&2
-        exit 1
-    fi
-done
-
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-if [ -n "${NSSCRIPT:-}" ]; then
-    "$NSSCRIPT" --doc >"$tmp/reference.md"
-else
-    cargo run --quiet -- --doc >"$tmp/reference.md"
-fi
+nsscript() {
+    if [ -n "${NSSCRIPT:-}" ]; then
+        "$NSSCRIPT" "$@"
+    else
+        cargo run --quiet -- "$@"
+    fi
+}
+nsscript --doc >"$tmp/reference.md"
+nsscript --man >"$tmp/nsscript.1"
 
-# Keep everything outside the markers; put the reference between them,
-# with a blank line on each side so Markdown renders its headings.
-awk -v ref="$tmp/reference.md" '
-    $0 == "<!-- reference:start -->" {
-        print; print ""
-        while ((getline line < ref) > 0) print line
-        print ""
-        skip = 1; next
-    }
-    $0 == "<!-- reference:end -->" { skip = 0 }
-    !skip { print }
-' README.md >"$tmp/README.md"
-
-if cmp -s README.md "$tmp/README.md"; then
-    echo "README.md: the reference is up to date"
-elif $check; then
-    echo "README.md: the reference is out of date; run scripts/gen-reference.sh" >&2
-    diff -u README.md "$tmp/README.md" | head -40 >&2 || true
-    exit 1
-else
-    cp "$tmp/README.md" README.md
-    echo "README.md: reference regenerated ($(grep -c '^#### ' "$tmp/reference.md") entries)"
-fi
+stale=0
+for pair in "docs/reference.md:reference.md" "man/nsscript.1:nsscript.1"; do
+    file=${pair%%:*}
+    new=$tmp/${pair#*:}
+    if cmp -s "$file" "$new"; then
+        echo "$file: up to date"
+    elif $check; then
+        echo "$file: out of date; run scripts/gen-reference.sh" >&2
+        diff -u "$file" "$new" | head -40 >&2 || true
+        stale=1
+    else
+        mkdir -p "$(dirname "$file")"
+        cp "$new" "$file"
+        echo "$file: regenerated"
+    fi
+done
+exit $stale

@@ -7,22 +7,52 @@ use crate::diag::{self, Source};
 use crate::engine::{self, bundled, Outcome};
 use std::io::{IsTerminal, Read};
 
-const USAGE: &str = "\
-nsscript - script Linux namespaces with Rhai
+/// The command line, one form per line: how it is called and what it
+/// does. `--help` and the man page's SYNOPSIS and OPTIONS are made from it.
+pub const FORMS: &[(&str, &str)] = &[
+    (
+        "FILE [ARGS...]",
+        "run a script (a bundled name like demo/uts.rhai works anywhere)",
+    ),
+    ("-e CODE [ARGS...]", "run CODE"),
+    ("- [ARGS...]", "run a script read from standard input"),
+    ("--check FILE", "compile only; report syntax errors"),
+    ("--list", "list the bundled scripts and stdlib modules"),
+    (
+        "--doctor [--json]",
+        "what this machine allows, each no with its cause and fix",
+    ),
+    ("--doc", "print the function reference as Markdown"),
+    ("--man", "print the man page (roff)"),
+    (
+        "--definitions DIR",
+        "write Rhai definition files (.d.rhai) for editors",
+    ),
+    (
+        "",
+        "start the REPL (or read a script from stdin when it is not a terminal)",
+    ),
+    ("--help", "this text"),
+    ("--version", "the version"),
+];
 
-Usage:
-  nsscript FILE [ARGS...]     run a script (a bundled name like demo/uts.rhai works anywhere)
-  nsscript -e CODE [ARGS...]  run CODE
-  nsscript - [ARGS...]        run a script read from standard input
-  nsscript --check FILE       compile only; report syntax errors
-  nsscript --list             list the bundled scripts
-  nsscript --doc              print the function reference as Markdown
-  nsscript                    start the REPL (or read a script from stdin when it is not a terminal)
-  nsscript --help | --version
-
-Scripts see their arguments as ARGS. Exit status: 0 ok, 1 script error, 2 usage error,
-or the code given to exit(n).
-";
+/// What `--help` prints.
+pub fn usage() -> String {
+    let mut s = String::from("nsscript - script Linux namespaces with Rhai\n\nUsage:\n");
+    for (form, what) in FORMS {
+        let call = format!("nsscript {form}");
+        let call = call.trim_end();
+        if call.len() < 28 {
+            s.push_str(&format!("  {call:<27} {what}\n"));
+        } else {
+            s.push_str(&format!("  {call}\n  {:<27} {what}\n", ""));
+        }
+    }
+    s.push_str(
+        "\nScripts see their arguments as ARGS. Exit status: 0 ok, 1 script error, 2 usage error,\nor the code given to exit(n).\n",
+    );
+    s
+}
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -32,7 +62,10 @@ pub enum Mode {
     Stdin { args: Vec<String> },
     Check { path: String },
     List,
+    Doctor { json: bool },
     Doc,
+    Man,
+    Definitions { dir: String },
     Repl,
     Help,
     Version,
@@ -66,6 +99,21 @@ pub fn parse(args: &[String], stdin_is_tty: bool) -> Result<Mode, Usage> {
         "-V" | "--version" => only(Mode::Version),
         "--list" => only(Mode::List),
         "--doc" => only(Mode::Doc),
+        "--man" => only(Mode::Man),
+        "--doctor" | "--json" => match (first.as_str(), it.next().map(String::as_str), it.next()) {
+            ("--doctor", None, _) => Ok(Mode::Doctor { json: false }),
+            ("--doctor", Some("--json"), None) | ("--json", Some("--doctor"), None) => {
+                Ok(Mode::Doctor { json: true })
+            }
+            ("--json", ..) => Err(Usage("--json goes with --doctor: nsscript --doctor --json".into())),
+            _ => Err(Usage("--doctor takes only --json".into())),
+        },
+        "--definitions" => match (it.next(), it.next()) {
+            (Some(d), None) if !d.is_empty() => Ok(Mode::Definitions { dir: d.clone() }),
+            _ => Err(Usage(
+                "--definitions takes exactly one DIR, as in: nsscript --definitions .rhai/definitions".into(),
+            )),
+        },
         "-e" | "--eval" => {
             let code = it.next().ok_or_else(|| {
                 Usage("-e needs CODE, as in: nsscript -e 'print(hostname())'".into())
@@ -177,11 +225,27 @@ fn check(path: &str) -> i32 {
     }
 }
 
+/// Writes the editor definitions into `dir` and names the files.
+fn definitions(dir: &str) -> i32 {
+    match engine::doc::write_definitions(std::path::Path::new(dir)) {
+        Ok(files) => {
+            for f in files {
+                println!("{}", f.display());
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("nsscript: --definitions {dir}: {e}");
+            1
+        }
+    }
+}
+
 /// Runs a mode; returns the process exit code.
 pub fn run(mode: Mode) -> i32 {
     match mode {
         Mode::Help => {
-            print!("{USAGE}");
+            print!("{}", usage());
             0
         }
         Mode::Version => {
@@ -193,6 +257,26 @@ pub fn run(mode: Mode) -> i32 {
             print!("{}", engine::doc::markdown(&engine::new_engine()));
             0
         }
+        Mode::Man => {
+            print!("{}", engine::doc::man_page(&engine::new_engine(), FORMS));
+            0
+        }
+        Mode::Doctor { json } => {
+            let report = crate::os::doctor::examine();
+            if json {
+                match serde_json::to_string_pretty(&report.to_json()) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => {
+                        eprintln!("nsscript: --doctor --json: {e}");
+                        return 1;
+                    }
+                }
+            } else {
+                print!("{}", report.render());
+            }
+            0
+        }
+        Mode::Definitions { dir } => definitions(&dir),
         Mode::Check { path } => check(&path),
         Mode::File { path, args } => match load(&path) {
             Ok((name, text)) => run_text(&name, &text, &args),
@@ -223,7 +307,7 @@ pub fn main() -> i32 {
     match parse(&args, std::io::stdin().is_terminal()) {
         Ok(mode) => run(mode),
         Err(Usage(msg)) => {
-            eprintln!("nsscript: {msg}\n\n{USAGE}");
+            eprintln!("nsscript: {msg}\n\n{}", usage());
             2
         }
     }
@@ -256,11 +340,28 @@ mod tests {
     }
 
     #[test]
+    fn doctor_definitions_and_man() {
+        assert_eq!(p(&["--doctor"]), Ok(Mode::Doctor { json: false }));
+        assert_eq!(p(&["--doctor", "--json"]), Ok(Mode::Doctor { json: true }));
+        assert_eq!(p(&["--json", "--doctor"]), Ok(Mode::Doctor { json: true }));
+        assert_eq!(
+            p(&["--definitions", "defs"]),
+            Ok(Mode::Definitions { dir: "defs".into() })
+        );
+        assert_eq!(p(&["--man"]), Ok(Mode::Man));
+    }
+
+    #[test]
     fn usage_errors() {
         assert!(p(&["-e"]).is_err());
         assert!(p(&["--bogus"]).is_err());
         assert!(p(&["--check"]).is_err());
         assert!(p(&["--list", "x"]).is_err());
+        assert!(p(&["--json"]).is_err());
+        assert!(p(&["--doctor", "--yaml"]).is_err());
+        assert!(p(&["--definitions"]).is_err());
+        assert!(p(&["--definitions", "a", "b"]).is_err());
+        assert!(p(&["--man", "x"]).is_err());
         assert_eq!(p(&[]), Ok(Mode::Repl));
         assert_eq!(parse(&[], false), Ok(Mode::Stdin { args: vec![] }));
     }

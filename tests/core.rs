@@ -604,24 +604,3 @@ fn import_finds_files_next_to_the_script() {
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
-
-/// README's function reference is what `nsscript --doc` prints now
-/// (scripts/gen-reference.sh regenerates it).
-#[test]
-fn readme_reference_matches_the_code() {
-    guarded(|| {
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-            .expect("read README.md");
-        let block = readme
-            .split_once("<!-- reference:start -->")
-            .and_then(|(_, rest)| rest.split_once("<!-- reference:end -->"))
-            .map(|(b, _)| b.trim().to_string())
-            .expect("README.md has the reference markers");
-        let doc = run(&["--doc"]);
-        doc.ok();
-        assert!(
-            block == doc.stdout.trim(),
-            "README.md's reference is out of date: run scripts/gen-reference.sh"
-        );
-    });
-}

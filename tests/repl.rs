@@ -246,6 +246,60 @@ fn tab_completes_function_names() {
     });
 }
 
+/// The completion list rustyline printed after `line` (two Tabs), in the
+/// order it reads: down each column, columns left to right.
+fn listed_after(screen: &str, line: &str) -> Vec<String> {
+    let rows: Vec<Vec<&str>> = screen
+        .lines()
+        .skip_while(|l| l.trim_end() != line)
+        .skip(1)
+        .take_while(|l| l.trim_end() != line)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for c in 0..cols {
+        for r in &rows {
+            if let Some(x) = r.get(c) {
+                out.push(x.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn tab_after_a_dot_offers_the_values_own_members_first() {
+    with_repl("members", |t| {
+        t.enter("let p = spawn([\"sleep\", \"100\"]);");
+        t.type_text("p.");
+        t.key("Tab");
+        t.key("Tab");
+        let s = t.wait_for("the list of members", |s| {
+            let l = listed_after(s, "ns> p.");
+            l.iter().any(|x| x == "pid") && l.iter().any(|x| x == "push")
+        });
+        let list = listed_after(&s, "ns> p.");
+        let pos = |x: &str| list.iter().position(|c| c == x);
+        for own in ["pid", "wait", "kill", "running", "stdout"] {
+            for other in ["len", "push", "split", "contains"] {
+                assert!(
+                    pos(own).is_some() && pos(own) < pos(other),
+                    "{own} should come before {other}: {list:?}"
+                );
+            }
+        }
+        // Completing a member of the value's type.
+        t.type_text("ki");
+        t.key("Tab");
+        t.wait_text("ns> p.kill");
+        t.type_text("()");
+        t.key("Enter");
+        t.enter("p.wait()");
+        t.wait_text("=> 137 : int");
+    });
+}
+
 #[test]
 fn help_shows_a_functions_signature_doc_and_example() {
     with_repl("help", |t| {
@@ -460,8 +514,8 @@ fn doc_prints_the_reference_as_markdown() {
         let r = util::run(&["--doc"]);
         r.ok();
         for want in [
-            "### Processes\n",
-            "#### `spawn()`\n",
+            "## Processes\n",
+            "### `spawn()`\n",
             "`spawn(cmd, opts: map) -> Process`\n",
             "`p.wait() -> int`\n",
             "```rhai\n",

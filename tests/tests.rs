@@ -5,6 +5,8 @@ mod util;
 
 mod core;
 mod demos;
+mod docs;
+mod doctor;
 mod faults;
 mod init;
 mod join;

@@ -1,6 +1,8 @@
 //! The function reference, generated from the `///` docs of every
-//! registered function: `nsscript --doc` (and README's reference through
-//! scripts/gen-reference.sh), `help()` and `help("name")`.
+//! registered function: `nsscript --doc` (docs/reference.md through
+//! scripts/gen-reference.sh), the man page (`--man`, man/nsscript.1),
+//! editor definitions (`--definitions`), `help()` and `help("name")`, and
+//! the types the REPL's completion knows after a dot.
 //!
 //! Rhai flattens every package into one global module, so the area a
 //! function belongs to comes from a name table (`AREAS`); methods and
@@ -10,6 +12,7 @@
 use super::bundled;
 use rhai::Engine;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Areas in the order help() and --doc list them. A pattern is a name, a
@@ -76,6 +79,7 @@ const AREAS: &[(&str, &[&str])] = &[
         ],
     ),
     ("Script control", &["exit", "assert", "assert_eq", "help"]),
+    ("What this machine allows", &["doctor"]),
 ];
 
 /// What is left when no pattern matches.
@@ -395,6 +399,61 @@ pub fn functions(engine: &Engine) -> Vec<FnDoc> {
     fns
 }
 
+/// What values of each script type can call after a dot, and what plain
+/// calls return: the REPL's completion tells `p.` (a Process: `pid`,
+/// `wait`, `kill`...) from `"text".` (a string: `len`, `to_upper`...).
+#[derive(Debug, Default)]
+pub struct TypeInfo {
+    /// Type -> member name -> the type it returns ("" when unknown or
+    /// when overloads disagree). Types as `script_type` names them.
+    pub members: BTreeMap<String, BTreeMap<String, String>>,
+    /// Function name -> the type its calls return (as above).
+    pub returns: BTreeMap<String, String>,
+}
+
+/// Every function of the engine, Rhai's standard library included, sorted
+/// by the type of its first parameter.
+pub fn type_info(engine: &Engine) -> TypeInfo {
+    let json = engine.gen_fn_metadata_to_json(true).unwrap_or_default();
+    let raw = serde_json::from_str::<Meta>(&json)
+        .map(|m| m.functions)
+        .unwrap_or_default();
+    // One type for a name, or "" when its overloads disagree.
+    fn merge(slot: &mut BTreeMap<String, String>, name: &str, ret: String) {
+        slot.entry(name.to_string())
+            .and_modify(|r| {
+                if *r != ret {
+                    r.clear();
+                }
+            })
+            .or_insert(ret);
+    }
+    let mut info = TypeInfo::default();
+    for f in raw {
+        if f.is_anonymous || f.name.starts_with("set$") {
+            continue;
+        }
+        let name = f.name.strip_prefix("get$").unwrap_or(&f.name);
+        let plain = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if !plain || name.starts_with("__") {
+            continue;
+        }
+        let ret = script_type(&f.return_type);
+        if let Some(first) = f.params.first() {
+            let on = script_type(first.typ.as_deref().unwrap_or(""));
+            merge(info.members.entry(on).or_default(), name, ret.clone());
+        }
+        if !f.name.starts_with("get$") {
+            merge(&mut info.returns, name, ret);
+        }
+    }
+    info
+}
+
 /// The overloads of one name, grouped by how they are called.
 pub struct Entry<'a> {
     pub name: &'a str,
@@ -645,16 +704,26 @@ pub fn describe_module(engine: &Engine, name: &str) -> Option<String> {
     Some(out)
 }
 
-/// The whole reference as Markdown: one `###` section per area, one `####`
-/// entry per name with each overload's signature and doc. It has no title
-/// of its own, so README can embed it under its "Function reference".
+/// The heading and opening paragraph of the reference.
+const REFERENCE_INTRO: &str = "\
+# nsscript function reference
+
+Every function a script can call, generated from the functions' own
+documentation: `nsscript --doc` prints this file (scripts/gen-reference.sh
+writes it to docs/reference.md), `help(\"name\")` shows one entry in the
+REPL, and `man nsscript` has the same text.
+
+";
+
+/// The whole reference as Markdown: a title, then one `##` section per
+/// area, one `###` entry per name with each overload's signature and doc.
 pub fn markdown(engine: &Engine) -> String {
     let fns = functions(engine);
-    let mut out = String::new();
+    let mut out = String::from(REFERENCE_INTRO);
     for (area, entries) in by_area(&fns) {
-        let _ = writeln!(out, "### {area}\n");
+        let _ = writeln!(out, "## {area}\n");
         for e in entries {
-            let _ = writeln!(out, "#### `{}`\n", e.short());
+            let _ = writeln!(out, "### `{}`\n", e.short());
             for f in &e.overloads {
                 let _ = writeln!(out, "`{}`\n", f.signature());
                 if !f.doc.is_empty() {
@@ -664,7 +733,7 @@ pub fn markdown(engine: &Engine) -> String {
         }
     }
     if !bundled::STDLIB.is_empty() {
-        let _ = writeln!(out, "### Modules\n");
+        let _ = writeln!(out, "## Modules\n");
         for (name, text) in bundled::STDLIB {
             let _ = writeln!(
                 out,
@@ -674,12 +743,381 @@ pub fn markdown(engine: &Engine) -> String {
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "### Constants\n");
+    let _ = writeln!(out, "## Constants\n");
     let _ = writeln!(out, "| name | value |\n| --- | --- |");
     for (name, value) in super::constants() {
         let _ = writeln!(out, "| `{name}` | `{value:#x}` |");
     }
     out
+}
+
+// ---------------------------------------------------------------------
+// The man page: the command line (`forms`, as --help shows it) and the
+// same function docs as --doc, in roff.
+
+/// Plain text for roff: backslashes and hyphens escaped, a few typographic
+/// characters as roff names, and a line never starting with a control
+/// character.
+fn roff_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\e"),
+            '-' => out.push_str("\\-"),
+            '\u{2026}' => out.push_str("..."),
+            '\u{2014}' => out.push_str("\\(em"),
+            '\u{2013}' => out.push_str("\\(en"),
+            '\u{2192}' => out.push_str("\\(->"),
+            c => out.push(c),
+        }
+    }
+    if out.starts_with('.') || out.starts_with('\'') {
+        out.insert_str(0, "\\&");
+    }
+    out
+}
+
+/// One line of Markdown with `code` spans in bold.
+fn roff_inline(line: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in line.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "\\fB{}\\fR", roff_text(part));
+        } else {
+            out.push_str(&roff_text(part));
+        }
+    }
+    // A leading \fB hides a leading dot from roff; plain text was checked.
+    if out.starts_with('.') || out.starts_with('\'') {
+        out.insert_str(0, "\\&");
+    }
+    out
+}
+
+/// A doc text (paragraphs, `- ` items, fenced examples) as roff, indented
+/// as the body of a `.TP` entry: the first paragraph follows the tag, the
+/// others start with `.IP`.
+fn roff_doc(doc: &str) -> String {
+    let mut out = String::new();
+    let mut in_code = false;
+    let mut first = true;
+    let mut fresh = true;
+    for line in doc.lines() {
+        let t = line.trim();
+        if t.starts_with("```") {
+            if in_code {
+                out.push_str(".fi\n");
+                fresh = true;
+            } else {
+                out.push_str(".IP\n.nf\n");
+                first = false;
+            }
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            // An empty line would end the example for some formatters.
+            let l = roff_text(line);
+            out.push_str(if l.is_empty() { "\\&" } else { &l });
+            out.push('\n');
+            continue;
+        }
+        if t.is_empty() {
+            fresh = true;
+            continue;
+        }
+        if let Some(item) = t.strip_prefix("- ") {
+            out.push_str(".IP \\(bu 2\n");
+            out.push_str(&roff_inline(item));
+            out.push('\n');
+            first = false;
+            fresh = false;
+            continue;
+        }
+        if fresh && !first {
+            out.push_str(".IP\n");
+        }
+        first = false;
+        fresh = false;
+        out.push_str(&roff_inline(t));
+        out.push('\n');
+    }
+    if in_code {
+        out.push_str(".fi\n");
+    }
+    out
+}
+
+/// A command-line form (`-e CODE [ARGS...]`) with options in bold and
+/// placeholders in italics.
+fn roff_form(form: &str) -> String {
+    form.split(' ')
+        .map(|w| {
+            let (open, rest) = match w.strip_prefix('[') {
+                Some(r) => ("[", r),
+                None => ("", w),
+            };
+            let (word, close) = match rest.find([']', '.']) {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            let word = if word.starts_with('-') {
+                format!("\\fB{}\\fR", roff_text(word))
+            } else if !word.is_empty() && word.chars().all(|c| c.is_ascii_uppercase()) {
+                format!("\\fI{word}\\fR")
+            } else {
+                roff_text(word)
+            };
+            format!("{open}{word}{close}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What nsscript is, for the man page's DESCRIPTION.
+const DESCRIPTION: &str = "\
+nsscript runs Rhai scripts that drive the Linux namespace primitives
+directly: start a process with `CLONE_NEW*` flags, map user ids, set a
+hostname, mount a fresh `/proc`, use System V message queues, join and
+inspect namespaces, wire network namespaces together. It has a REPL for
+exploring by hand, and bundled self-checking scripts (`nsscript --list`)
+that show what the kernel isolates.
+
+It is single-threaded on purpose (a multi-threaded process cannot enter a
+user namespace) and leaves the host as it found it: children die with
+their script, `/` is made private in a new mount namespace before anything
+is mounted, and functions that would change the host itself refuse unless
+told `#{host: true}`.
+
+Errors from the kernel name the operation, the errno and a hint (the
+setting responsible on this machine where the doctor knows it), and can be
+caught as a map with `op`, `errno`, `message` and `hint`.";
+
+/// The man page, nsscript(1), in roff: usage from `forms`, then every
+/// function by area, the modules and the constants.
+pub fn man_page(engine: &Engine, forms: &[(&str, &str)]) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        ".\\\" nsscript(1), written by nsscript --man from the functions' own docs.\n\
+         .TH NSSCRIPT 1 \"\" \"nsscript {version}\" \"User Commands\"\n\
+         .SH NAME\n\
+         nsscript \\- script Linux namespaces with Rhai\n\
+         .SH SYNOPSIS\n\
+         .nf"
+    );
+    for (form, _) in forms {
+        let line = format!("\\fBnsscript\\fR {}", roff_form(form));
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out.push_str(".fi\n.SH DESCRIPTION\n");
+    for (i, para) in DESCRIPTION.split("\n\n").enumerate() {
+        if i > 0 {
+            out.push_str(".PP\n");
+        }
+        for line in para.lines() {
+            out.push_str(&roff_inline(line));
+            out.push('\n');
+        }
+    }
+    out.push_str(".SH OPTIONS\n");
+    for (form, what) in forms {
+        let tag = if form.is_empty() {
+            "(no arguments)".to_string()
+        } else {
+            roff_form(form)
+        };
+        let _ = writeln!(out, ".TP\n{tag}\n{}", roff_inline(what));
+    }
+    out.push_str(
+        ".SH EXIT STATUS\n\
+         0 on success, 1 for a script error (printed once on standard error with\n\
+         file:line:col, the source line and a caret), 2 for a usage error, or the\n\
+         code a script gives to \\fBexit(\\fIn\\fB)\\fR.\n\
+         .SH ENVIRONMENT\n\
+         .TP\n\
+         .B NSSCRIPT_HISTORY\n\
+         The REPL's history file; empty keeps no history.\n\
+         .SH FILES\n\
+         .TP\n\
+         .I $XDG_STATE_HOME/nsscript/history\n\
+         The REPL's history (\\fI~/.local/state/nsscript/history\\fR by default).\n",
+    );
+    out.push_str(".SH FUNCTIONS\n");
+    out.push_str(&roff_inline(
+        "Scripts call these; `help(\"name\")` shows one of them in the REPL.",
+    ));
+    out.push('\n');
+    let fns = functions(engine);
+    for (area, entries) in by_area(&fns) {
+        let _ = writeln!(out, ".SS {}", roff_text(&area));
+        for e in entries {
+            for f in &e.overloads {
+                let _ = writeln!(out, ".TP\n\\fB{}\\fR", roff_text(&f.signature()));
+                out.push_str(&roff_doc(&f.doc));
+            }
+        }
+    }
+    if !bundled::STDLIB.is_empty() {
+        out.push_str(".SS Modules\n");
+        for (name, text) in bundled::STDLIB {
+            let _ = writeln!(
+                out,
+                ".TP\n\\fBimport \"{name}\" as {name};\\fR\n{}",
+                roff_inline(bundled::description(text))
+            );
+        }
+    }
+    out.push_str(".SS Constants\n.nf\n");
+    for (name, value) in super::constants() {
+        let _ = writeln!(out, "{:<20} {value:#x}", roff_text(name));
+    }
+    out.push_str(
+        ".fi\n.SH SEE ALSO\n\
+         \\fBunshare\\fR(1), \\fBnsenter\\fR(1), \\fBlsns\\fR(8), \\fBip\\-netns\\fR(8),\n\
+         \\fBnamespaces\\fR(7), \\fBuser_namespaces\\fR(7), \\fBpid_namespaces\\fR(7),\n\
+         \\fBmount_namespaces\\fR(7), \\fBclone\\fR(2), \\fBunshare\\fR(2), \\fBsetns\\fR(2)\n",
+    );
+    out
+}
+
+// ---------------------------------------------------------------------
+// Definitions for editors, in the format of Rhai's `Engine::definitions()`.
+
+/// A script type as definition files spell it.
+fn def_type(t: &str) -> &str {
+    match t {
+        "" => "()",
+        "any" => "?",
+        "string" => "String",
+        "array" => "Array",
+        "map" => "Map",
+        "blob" => "Blob",
+        "Fn" => "FnPtr",
+        t => t,
+    }
+}
+
+/// A doc text as `///` lines.
+fn def_doc(out: &mut String, doc: &str) {
+    for l in doc.lines() {
+        if l.is_empty() {
+            out.push_str("///\n");
+        } else {
+            let _ = writeln!(out, "/// {l}");
+        }
+    }
+}
+
+/// One declaration: `fn name(a: T) -> R;`, `fn get pid(p: Process) -> int;`.
+/// `spawn` is syntax (a keyword Rhai reserves) and is declared as the
+/// functions it acts like.
+fn def_fn(out: &mut String, f: &FnDoc) {
+    def_doc(out, &f.doc);
+    let mut params: Vec<String> = Vec::new();
+    let (prefix, receiver) = match &f.kind {
+        Kind::Function => ("", None),
+        Kind::Method { receiver, ty } => ("", Some((receiver, ty))),
+        Kind::Getter { receiver, ty } => ("get ", Some((receiver, ty))),
+        Kind::Setter { receiver, ty } => ("set ", Some((receiver, ty))),
+    };
+    if let Some((r, t)) = receiver {
+        params.push(format!("{r}: {}", def_type(t)));
+    }
+    for (i, (n, t)) in f.params.iter().enumerate() {
+        let n = if n.is_empty() {
+            format!("arg{i}")
+        } else {
+            n.clone()
+        };
+        params.push(format!(
+            "{n}: {}",
+            if t.is_empty() { "?" } else { def_type(t) }
+        ));
+    }
+    let _ = writeln!(
+        out,
+        "fn {prefix}{}({}) -> {};\n",
+        f.name,
+        params.join(", "),
+        def_type(&f.ret)
+    );
+}
+
+/// nsscript's own functions and constants as a definition file.
+fn nsscript_definitions(fns: &[FnDoc]) -> String {
+    let mut out = String::from("module static;\n\n");
+    out.push_str(
+        "/// The script's arguments: the words after FILE or -e CODE.\nconst ARGS: Array;\n\n",
+    );
+    for (name, value) in super::constants() {
+        let _ = writeln!(out, "/// `{value:#x}`\nconst {name}: int;\n");
+    }
+    for f in fns {
+        if f.name == "spawn" && f.kind == Kind::Function {
+            out.push_str("/// `spawn` is syntax, written like a call.\n///\n");
+        }
+        def_fn(&mut out, f);
+    }
+    out
+}
+
+/// A stdlib module's public functions as a definition file (`module net;`).
+fn module_definitions(engine: &Engine, name: &str, text: &str) -> std::io::Result<String> {
+    let ast = engine
+        .compile(text)
+        .map_err(|e| std::io::Error::other(format!("stdlib module {name}: {e}")))?;
+    let mut out = format!("module {name};\n\n");
+    def_doc(&mut out, bundled::description(text));
+    out.push('\n');
+    for f in ast.iter_functions() {
+        // Closures are functions to Rhai too.
+        if f.access == rhai::FnAccess::Private || f.name.starts_with("anon$") {
+            continue;
+        }
+        let comments: Vec<String> = f.comments.iter().map(|c| c.to_string()).collect();
+        def_doc(&mut out, &doc_text(&comments));
+        let params: Vec<String> = f.params.iter().map(|p| format!("{p}: ?")).collect();
+        let _ = writeln!(out, "fn {}({}) -> ?;\n", f.name, params.join(", "));
+    }
+    Ok(out)
+}
+
+/// Writes Rhai definition files (`.d.rhai`) into `dir` for editors running
+/// the Rhai language server: Rhai's own (standard library, operators,
+/// written by `Engine::definitions()`), nsscript's functions, constants and
+/// `ARGS` with their docs (`nsscript.d.rhai`, from the same metadata as
+/// --doc: Rhai's writer cannot see through the result type nsscript's
+/// functions return), the `spawn` syntax, and one file per stdlib module.
+/// Returns the files written.
+pub fn write_definitions(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    use rhai::packages::{Package, StandardPackage};
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    let mut write = |file: &str, text: &str| -> std::io::Result<()> {
+        let path = dir.join(file);
+        std::fs::write(&path, text)?;
+        written.push(path);
+        Ok(())
+    };
+    let mut rhai_only = Engine::new_raw();
+    StandardPackage::new().register_into_engine(&mut rhai_only);
+    for (file, text) in rhai_only.definitions().iter_files() {
+        write(&file, &text)?;
+    }
+    let engine = super::new_engine();
+    write(
+        "nsscript.d.rhai",
+        &nsscript_definitions(&functions(&engine)),
+    )?;
+    for (name, text) in bundled::STDLIB {
+        write(
+            &format!("{name}.d.rhai"),
+            &module_definitions(&engine, name, text)?,
+        )?;
+    }
+    Ok(written)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod doc;
 pub mod error;
 pub mod opts;
 pub mod pkg_core;
+pub mod pkg_doctor;
 pub mod pkg_help;
 pub mod pkg_ipc;
 pub mod pkg_mount;
@@ -43,6 +44,7 @@ fn global_module() -> Module {
     m.combine_manifest(&pkg_net::net_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_mount::mount_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_ns::ns_fns::RHAI_MANIFEST);
+    m.combine_manifest(&pkg_doctor::doctor_fns::RHAI_MANIFEST);
     for (name, value) in constants() {
         m.set_var(name, value);
     }

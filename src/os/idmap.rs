@@ -141,8 +141,16 @@ impl std::str::FromStr for SetGroups {
     }
 }
 
-/// A hint for a map the kernel refused.
+/// A hint for a map the kernel refused: the setting responsible on this
+/// machine where there is one, else what the kernel requires.
 pub fn map_hint(e: Error, which: &str) -> Error {
+    let user = super::ns::NsSet::from_iter([super::ns::Namespace::User]);
+    if let Some(h) = e
+        .errno
+        .and_then(|n| super::doctor::hint_for(super::doctor::Op::MapWrite, n, user))
+    {
+        return e.hint(h);
+    }
     match e.errno {
         Some(Errno::EPERM) => e.hint(format!(
             "without CAP_SETUID/CAP_SETGID in the parent namespace a {which} may only map your own id once (count 1); run as root for ranges"

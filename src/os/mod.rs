@@ -7,6 +7,7 @@
 //! primitives (`sys`, `ns`, `nsfs`, `idmap`, `uts`, `trace`). See
 //! ARCHITECTURE.md.
 
+pub mod doctor;
 pub mod ident;
 pub mod idmap;
 pub mod in_ns;

@@ -33,8 +33,10 @@ pub fn unshare(op: &str, spec: &Spec) -> Result<()> {
     let maps = user && (spec.uid_map.is_some() || spec.gid_map.is_some());
     let call = Plan::unshare(spec);
     let unshared = || {
-        super::process::child::run_here(&call)
-            .map_err(|f| unshare_hint(call.error(op, f.op, f.aux, f.errno), f.errno, spec.ns))
+        super::process::child::run_here(&call).map_err(|f| {
+            let e = call.error(op, f.op, f.aux, f.errno);
+            unshare_hint(e, f.errno, spec.ns, super::doctor::Op::Unshare)
+        })
     };
     if maps {
         with_map_writer(op, spec, unshared)?;

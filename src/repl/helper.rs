@@ -9,6 +9,7 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::Context;
+use std::collections::HashMap;
 
 /// The REPL commands, for completion and `:help`.
 pub const COMMANDS: &[&str] = &[":help", ":quit", ":vars", ":load", ":history", ":demo"];
@@ -104,10 +105,15 @@ pub struct Names {
     /// Functions callable by name: nsscript's, Rhai's, the session's, and
     /// `module::function` of imported modules.
     pub functions: Vec<String>,
-    /// What follows a dot: properties and methods.
+    /// What follows a dot when the value's type is unknown: properties and
+    /// methods.
     pub members: Vec<String>,
     /// Variables and constants in scope.
     pub vars: Vec<String>,
+    /// The type of each variable's value now (`p` -> "Process").
+    pub var_types: HashMap<String, String>,
+    /// The members of each type and what calls return.
+    pub types: doc::TypeInfo,
 }
 
 impl Names {
@@ -145,8 +151,133 @@ impl Names {
             functions,
             members,
             vars,
+            var_types: HashMap::new(),
+            types: doc::type_info(engine),
         }
     }
+
+    /// The member a value of type `ty` has under `name`, by its return
+    /// type (None when either is unknown).
+    fn member_type(&self, ty: &str, name: &str) -> Option<String> {
+        self.types
+            .members
+            .get(ty)?
+            .get(name)
+            .filter(|t| !t.is_empty())
+            .cloned()
+    }
+
+    /// The script type of the expression that `code` ends with, when it
+    /// can be told without running anything: a variable in scope, a
+    /// string, array or map literal, a call of a function whose overloads
+    /// all return one type (`spawn(...)` is a Process), or a property or
+    /// method of one of these (`p.stdout` is a string).
+    pub fn type_of_end(&self, code: &str) -> Option<String> {
+        let code = code.trim_end();
+        let last = code.chars().last()?;
+        match last {
+            '"' | '`' => Some("string".into()),
+            '\'' => Some("char".into()),
+            ']' | '}' | ')' => {
+                let open = matching_open(code)?;
+                let before = code[..open].trim_end();
+                match last {
+                    // `a[0]` is an element, of no known type; `[1, 2]` an array.
+                    ']' => {
+                        let indexing = before
+                            .chars()
+                            .last()
+                            .is_some_and(|c| is_ident_char(c) || ")]}\"`".contains(c));
+                        (!indexing).then(|| "array".into())
+                    }
+                    '}' => before.ends_with('#').then(|| "map".into()),
+                    _ => self.type_of_named(before),
+                }
+            }
+            c if is_ident_char(c) => {
+                let name_start = ident_start(code);
+                if code[name_start..].starts_with(|c: char| c.is_ascii_digit()) {
+                    return None;
+                }
+                let head = &code[..name_start];
+                let name = &code[name_start..];
+                if let Some(recv) = head.strip_suffix('.') {
+                    return self.member_type(&self.type_of_end(recv)?, name);
+                }
+                match name {
+                    "true" | "false" => Some("bool".into()),
+                    _ if head.ends_with("::") => None,
+                    _ => self.var_types.get(name).cloned(),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The type a call returns, `code` ending with its name: `f` or
+    /// `recv.f`; a parenthesised expression or a module's function is not
+    /// known.
+    fn type_of_named(&self, code: &str) -> Option<String> {
+        let name_start = ident_start(code);
+        let name = &code[name_start..];
+        let head = &code[..name_start];
+        if name.is_empty() || head.ends_with("::") {
+            return None;
+        }
+        match head.strip_suffix('.') {
+            Some(recv) => self.member_type(&self.type_of_end(recv)?, name),
+            None => self
+                .types
+                .returns
+                .get(name)
+                .filter(|t| !t.is_empty())
+                .cloned(),
+        }
+    }
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Where the identifier `code` ends with starts.
+fn ident_start(code: &str) -> usize {
+    code.char_indices()
+        .rev()
+        .take_while(|(_, c)| is_ident_char(*c))
+        .last()
+        .map_or(code.len(), |(i, _)| i)
+}
+
+/// The byte index of the bracket that opens the one `code` ends with,
+/// skipping brackets inside string literals.
+fn matching_open(code: &str) -> Option<usize> {
+    let b = code.as_bytes();
+    let mut depth = 0usize;
+    let mut i = b.len();
+    while i > 0 {
+        i -= 1;
+        match b[i] {
+            b')' | b']' | b'}' => depth += 1,
+            b'(' | b'[' | b'{' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            q @ (b'"' | b'`') => {
+                // Back to the quote that opened this string.
+                loop {
+                    i = i.checked_sub(1)?;
+                    if b[i] == q && (i == 0 || b[i - 1] != b'\\') {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 pub struct Helper {
@@ -299,6 +430,22 @@ fn at_map_key(code: &str, word_start: usize) -> bool {
     stack.last() == Some(&'m')
 }
 
+/// Completions after a dot: the members of the value's type first (in
+/// name order), then the other members anything may have.
+fn member_candidates<'a>(
+    word: &str,
+    typed: impl IntoIterator<Item = &'a str>,
+    rest: impl IntoIterator<Item = &'a str>,
+) -> Vec<Pair> {
+    let mut v = candidates(word, typed, "");
+    let more: Vec<Pair> = candidates(word, rest, "")
+        .into_iter()
+        .filter(|p| !v.iter().any(|t| t.display == p.display))
+        .collect();
+    v.extend(more);
+    v
+}
+
 fn candidates<'a>(word: &str, from: impl IntoIterator<Item = &'a str>, suffix: &str) -> Vec<Pair> {
     let mut v: Vec<Pair> = from
         .into_iter()
@@ -365,11 +512,14 @@ impl Helper {
             .last()
             .map_or(code.len(), |(i, _)| i);
         let word = &code[start..];
-        if code[..start].ends_with('.') {
-            return (
-                start,
-                candidates(word, self.names.members.iter().map(String::as_str), ""),
-            );
+        if let Some(before) = code[..start].strip_suffix('.') {
+            let typed = self
+                .names
+                .type_of_end(before)
+                .and_then(|t| self.names.types.members.get(&t));
+            let typed = typed.into_iter().flat_map(|m| m.keys().map(String::as_str));
+            let rest = self.names.members.iter().map(String::as_str);
+            return (start, member_candidates(word, typed, rest));
         }
         if at_map_key(code, start) {
             let keys = opts::SPAWN_KEYS.iter().chain(opts::RUN_EXTRA_KEYS).copied();
@@ -468,6 +618,76 @@ mod tests {
         ] {
             assert!(!incomplete(s), "{s:?} is complete (or an error to show)");
         }
+    }
+
+    fn names_with(vars: &[(&str, &str)]) -> Names {
+        let engine = engine::new_engine();
+        let mut n = Names::from_engine(&engine, vec![], vec![]);
+        n.var_types = vars
+            .iter()
+            .map(|(v, t)| (v.to_string(), t.to_string()))
+            .collect();
+        n
+    }
+
+    #[test]
+    fn the_type_before_a_dot() {
+        let n = names_with(&[("p", "Process"), ("s", "string"), ("a", "array")]);
+        let t = |code: &str| n.type_of_end(code);
+        assert_eq!(t("p").as_deref(), Some("Process"));
+        assert_eq!(t("let x = p").as_deref(), Some("Process"));
+        assert_eq!(t("p.stdout").as_deref(), Some("string"));
+        assert_eq!(t("p.nspid").as_deref(), Some("array"));
+        assert_eq!(t("p.wait()").as_deref(), Some("int"));
+        assert_eq!(
+            t(r#"spawn(["sleep", "1"], #{ns: ["uts"]})"#).as_deref(),
+            Some("Process")
+        );
+        assert_eq!(t(r#""a(b""#).as_deref(), Some("string"));
+        assert_eq!(t(r#"[1, "]", 3]"#).as_deref(), Some("array"));
+        assert_eq!(t("#{a: 1}").as_deref(), Some("map"));
+        assert_eq!(t("s.to_upper()").as_deref(), Some("string"));
+        assert_eq!(t("hostname()").as_deref(), Some("string"));
+        assert_eq!(t("id()").as_deref(), Some("map"));
+        assert_eq!(t("a[0]"), None);
+        assert_eq!(t("(p)"), None);
+        assert_eq!(t("nosuch"), None);
+        assert_eq!(t("net::links_of(1)"), None);
+        assert_eq!(t("1"), None);
+    }
+
+    #[test]
+    fn after_a_dot_the_types_own_members_come_first() {
+        let h = Helper::new(names_with(&[("p", "Process"), ("s", "string")]));
+        let list = |code: &str| -> Vec<String> {
+            h.complete_code(code)
+                .1
+                .into_iter()
+                .map(|p| p.display)
+                .collect()
+        };
+        let pos = |v: &[String], x: &str| v.iter().position(|c| c == x);
+        let p = list("p.");
+        for own in ["pid", "wait", "kill", "running", "stdout"] {
+            for other in ["len", "push", "split", "keys"] {
+                assert!(
+                    pos(&p, own) < pos(&p, other) && pos(&p, other).is_some(),
+                    "{own} before {other}: {p:?}"
+                );
+            }
+        }
+        let s = list("s.");
+        assert!(pos(&s, "to_upper") < pos(&s, "push"), "{s:?}");
+        assert!(
+            pos(&s, "pid").map_or(true, |i| pos(&s, "len") < Some(i)),
+            "{s:?}"
+        );
+        assert_eq!(list("p.wa"), vec!["wait".to_string()]);
+        // An unknown type: everything in name order, as before.
+        let u = list("nosuch.");
+        let mut sorted = u.clone();
+        sorted.sort();
+        assert_eq!(u, sorted);
     }
 
     #[test]

@@ -197,6 +197,7 @@ impl Repl {
         } else {
             h.names.vars = vars;
         }
+        h.names.var_types = self.session.var_types();
     }
 
     fn command(&mut self, cmd: &str) -> Next {
@@ -239,7 +240,8 @@ Commands:
   :history        the lines entered so far
   :demo [NAME]    run a bundled demo in a copy of nsscript; without NAME, list them
 Keys:
-  Tab             complete functions, variables, spawn options, namespace kinds, modules
+  Tab             complete functions, variables, spawn options, namespace kinds, modules;
+                  after a dot, the members of that value's type first
   Ctrl-R          search the history
   Ctrl-C          interrupt the running line (and the child it waits for), or drop the input
   Enter           runs the code, or starts another line while it is incomplete

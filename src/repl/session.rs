@@ -124,6 +124,17 @@ impl Session {
     pub fn var_names(&self) -> Vec<String> {
         self.scope.iter().map(|(n, _, _)| n.to_string()).collect()
     }
+
+    /// The type of each variable's current value (the newest of a name
+    /// that was let again).
+    pub fn var_types(&self) -> std::collections::HashMap<String, String> {
+        let mut m = std::collections::HashMap::new();
+        for (name, _, v) in self.scope.iter_raw() {
+            m.entry(name.to_string())
+                .or_insert_with(|| super::show::type_name(v));
+        }
+        m
+    }
 }
 
 /// Does the code mention the word `import`? (A mention inside a string

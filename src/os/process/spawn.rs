@@ -12,6 +12,7 @@
 use super::child::{self, ChildCtx, Done, Kept, Pipe};
 use super::stdio;
 use super::{events, Child};
+use crate::os::doctor;
 use crate::os::idmap::SetGroups;
 use crate::os::ns::{Namespace, NsSet};
 use crate::os::setup::plan::{self, Fds, Plan, Slots};
@@ -544,7 +545,7 @@ fn step_hint(e: Error, step: Step, errno: Errno, spec: &Spec) -> Error {
         }
         (Step::Stdio, _) => e.hint("could not connect the child's stdin/stdout/stderr"),
         (Step::Join, _) => crate::os::nsfs::join_hint(e, errno),
-        (Step::Unshare, _) => unshare_hint(e, errno, spec.ns),
+        (Step::Unshare, _) => unshare_hint(e, errno, spec.ns, doctor::Op::Unshare),
         _ => e,
     }
 }
@@ -559,8 +560,13 @@ fn own_ids_mapped() -> bool {
     })
 }
 
-/// Hints for a failed clone(2) or unshare(2) of new namespaces.
-pub(crate) fn unshare_hint(err: Error, e: Errno, ns: NsSet) -> Error {
+/// Hints for a failed clone(2) or unshare(2) of new namespaces: the
+/// setting responsible on this machine where the doctor finds one, else
+/// what the errno usually means.
+pub(crate) fn unshare_hint(err: Error, e: Errno, ns: NsSet, how: doctor::Op) -> Error {
+    if let Some(h) = doctor::hint_for(how, e, ns) {
+        return err.hint(h);
+    }
     let unprivileged = !nix::unistd::geteuid().is_root();
     match e {
         Errno::EPERM if !ns.contains(Namespace::User) && unprivileged => err.hint(
@@ -592,7 +598,12 @@ fn clone_error(op: &str, e: Errno, ns: NsSet) -> Error {
     } else {
         ns.flag_names()
     };
-    unshare_hint(Error::sys(format!("{op}: clone({what})"), e), e, ns)
+    unshare_hint(
+        Error::sys(format!("{op}: clone({what})"), e),
+        e,
+        ns,
+        doctor::Op::Clone,
+    )
 }
 
 /// Starts a helper that runs `ctx.plan` in the interpreter's namespaces
