@@ -604,3 +604,52 @@ fn import_finds_files_next_to_the_script() {
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
+
+/// mount, mount_proc, bind (read-only) and umount inside a private mount
+/// namespace of an in_ns copy, each seen in mounts() and by util-linux
+/// findmnt run in that namespace; an unmount of nothing names the errno.
+#[test]
+fn mount_functions_work_in_a_private_namespace() {
+    guarded(|| {
+        let dir = util::Scratch::new("mounts");
+        std::fs::create_dir_all(dir.path("ro")).expect("mkdir");
+        let r = eval(&format!(
+            r#"let d = "{}";
+            let out = in_ns(#{{ns: ["mount"]}}, || {{
+                let o = [];
+                mount("none", d, "tmpfs", MS_NOSUID, "size=64k");
+                let t = mounts().filter(|m| m.mount_point == d)[-1];
+                o.push(`tmpfs ${{t.fstype}} ${{t.options.contains("nosuid")}} ${{t.propagation}}`);
+                o.push(run(["findmnt", "-n", "-o", "FSTYPE", d]).stdout);
+                run(["mkdir", `${{d}}/p`, `${{d}}/b`]);
+                mount_proc(`${{d}}/p`);
+                o.push(`proc ${{exists(`${{d}}/p/self`)}}`);
+                bind(`${{d}}/p`, `${{d}}/b`, #{{readonly: true}});
+                let b = mounts().filter(|m| m.mount_point == `${{d}}/b`)[-1];
+                o.push(`bind ${{b.fstype}} ${{b.options.split(",")[0]}}`);
+                try {{ umount(`${{d}}/nope`); }} catch (e) {{ o.push(`nope ${{e.errno}} ${{e.hint != ()}}`); }}
+                umount(`${{d}}/b`);
+                umount(`${{d}}/p`, #{{lazy: true}});
+                try {{ umount(`${{d}}/p`); }} catch (e) {{ o.push(`again ${{e.errno}}`); }}
+                umount(d);
+                o.push(`after ${{mounts().filter(|m| m.mount_point.starts_with(d)).len()}}`);
+                o
+            }});
+            for l in out {{ print(l); }}"#,
+            dir.0.display()
+        ));
+        r.ok();
+        assert_eq!(
+            r.lines(),
+            [
+                "tmpfs tmpfs true private",
+                "tmpfs",
+                "proc true",
+                "bind proc ro",
+                "nope ENOENT true",
+                "again EINVAL",
+                "after 0"
+            ]
+        );
+    });
+}

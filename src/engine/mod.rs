@@ -250,8 +250,15 @@ pub fn new_engine_with(library: Library) -> Engine {
 }
 
 /// A scope with `ARGS` (the script's arguments).
+///
+/// The constants (CLONE_NEW*, MS_*, IPC_*) are in the scope too, not only
+/// in the global module: a closure captures the variables it uses from the
+/// scope, and `|| mount(..., MS_NOSUID, ...)` must find them there.
 pub fn scope_with_args(args: &[String]) -> Scope<'static> {
     let mut scope = Scope::new();
+    for (name, value) in constants() {
+        scope.push_constant(name, value);
+    }
     let a: Array = args.iter().cloned().map(Dynamic::from).collect();
     scope.push_constant("ARGS", a);
     scope

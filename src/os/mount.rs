@@ -415,9 +415,6 @@ fn unescape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nix::sched::{unshare, CloneFlags};
-    use nix::sys::wait::{waitpid, WaitStatus};
-    use nix::unistd::{fork, ForkResult};
 
     const SAMPLE: &str = "\
 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
@@ -518,83 +515,5 @@ mod tests {
             flag_names(MsFlags::MS_BIND | MsFlags::MS_REC),
             "MS_BIND|MS_REC"
         );
-    }
-
-    /// In a forked child with a new mount namespace (root only; skipped
-    /// otherwise): private first, then proc, tmpfs, a read-only bind and
-    /// the unmounts, each seen in mounts().
-    #[test]
-    fn mounts_in_a_private_namespace() {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("SKIPPED: needs root for a mount namespace without a user namespace");
-            return;
-        }
-        let dir = std::env::temp_dir().join(format!("nsscript-mount-test-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("ro")).unwrap();
-        let d = dir.to_string_lossy().into_owned();
-        // SAFETY: the child only makes syscalls and _exit()s.
-        let status = match unsafe { fork() }.unwrap() {
-            ForkResult::Child => {
-                let code = match child(&d) {
-                    Ok(()) => 0,
-                    Err(msg) => {
-                        eprintln!("{msg}");
-                        1
-                    }
-                };
-                unsafe { libc::_exit(code) }
-            }
-            ForkResult::Parent { child } => waitpid(child, None).unwrap(),
-        };
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
-    }
-
-    fn child(d: &str) -> std::result::Result<(), String> {
-        let s = |e: Error| e.to_string();
-        unshare(CloneFlags::CLONE_NEWNS).map_err(|e| e.to_string())?;
-        set_propagation("/", MsFlags::MS_PRIVATE, true).map_err(s)?;
-        mount(
-            Some("none"),
-            d,
-            Some("tmpfs"),
-            MsFlags::MS_NOSUID,
-            Some("size=64k"),
-        )
-        .map_err(s)?;
-        let m = mounts(None).map_err(s)?;
-        let t = m
-            .iter()
-            .rfind(|m| m.mount_point == d)
-            .ok_or("tmpfs not listed")?;
-        if t.fstype != "tmpfs" || !t.options.contains("nosuid") || t.propagation() != "private" {
-            return Err(format!("{t:?}"));
-        }
-        std::fs::create_dir(format!("{d}/p")).map_err(|e| e.to_string())?;
-        mount_proc(&format!("{d}/p")).map_err(s)?;
-        if !std::path::Path::new(&format!("{d}/p/self")).exists() {
-            return Err("no self in the new proc".into());
-        }
-        std::fs::create_dir(format!("{d}/b")).map_err(|e| e.to_string())?;
-        bind(&format!("{d}/p"), &format!("{d}/b"), false, true).map_err(s)?;
-        let m = mounts(None).map_err(s)?;
-        let b = m
-            .iter()
-            .rfind(|m| m.mount_point == format!("{d}/b"))
-            .ok_or("bind not listed")?;
-        if !b.options.starts_with("ro") || b.fstype != "proc" {
-            return Err(format!("{b:?}"));
-        }
-        let e = umount(&format!("{d}/nope"), false).unwrap_err();
-        if e.errno != Some(Errno::ENOENT) || e.hint.is_none() {
-            return Err(format!("{e:?}"));
-        }
-        umount(&format!("{d}/b"), false).map_err(s)?;
-        umount(&format!("{d}/p"), true).map_err(s)?;
-        let e = umount(&format!("{d}/p"), false).unwrap_err();
-        if e.errno != Some(Errno::EINVAL) {
-            return Err(format!("{e:?}"));
-        }
-        umount(d, false).map_err(s)
     }
 }

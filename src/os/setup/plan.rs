@@ -1005,7 +1005,7 @@ impl Plan {
         // The step, where the call does not say it already:
         // "spawn: mount /proc: mount(...)", but "spawn: chdir(...)".
         let step = self.step_of(i).name();
-        match call.starts_with(step) {
+        match call.starts_with(&format!("{step}(")) {
             true => super::super::Error::sys(format!("{op}: {call}"), errno),
             false => super::super::Error::sys(format!("{op}: {step}: {call}"), errno),
         }
