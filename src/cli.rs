@@ -5,6 +5,7 @@
 
 use crate::diag::{self, Source};
 use crate::engine::{self, bundled, Outcome};
+use crate::os;
 use std::io::{IsTerminal, Read};
 
 /// The command line, one form per line: how it is called and what it
@@ -179,13 +180,35 @@ fn run_text(name: &str, text: &str, args: &[String]) -> i32 {
     };
     let engine = engine::new_engine_with(engine::Library::for_script(&ast));
     let mut scope = engine::scope_with_args(args);
-    match engine::run(&engine, &mut scope, &ast) {
+    take_signals();
+    let outcome = engine::run(&engine, &mut scope, &ast);
+    // A signal ended the script: its children had it too (with a grace
+    // period), and nsscript ends as a shell reports a death by that signal.
+    if let Some(sig) = os::signals::received() {
+        return 128 + sig;
+    }
+    match outcome {
         Outcome::Done => 0,
         Outcome::Exit(n) => n,
         Outcome::Failed(e) => {
             diag::print(&e, Some(&src));
             1
         }
+    }
+}
+
+/// A script catches the signals it forwards to its children
+/// (os::signals). On a terminal it does job control as a shell does: a
+/// child waited for with the terminal as stdin is the foreground job, so
+/// Ctrl-C in `sh` run by `demo/uts.rhai -i` reaches the shell, not
+/// nsscript. Taking the terminal back from the background raises SIGTTOU,
+/// which a shell ignores.
+fn take_signals() {
+    os::signals::catch(None);
+    if std::io::stdin().is_terminal() {
+        // SAFETY: setting a disposition at start, before any child.
+        unsafe { libc::signal(libc::SIGTTOU, libc::SIG_IGN) };
+        os::set_job_control(true);
     }
 }
 

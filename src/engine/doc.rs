@@ -18,7 +18,7 @@ use std::fmt::Write;
 /// Areas in the order help() and --doc list them. A pattern is a name, a
 /// prefix (`msg*`) or a part (`*mount*`); the first match wins.
 const AREAS: &[(&str, &[&str])] = &[
-    ("Processes", &["spawn", "run", "in_ns"]),
+    ("Processes", &["spawn", "run", "in_ns", "set_grace"]),
     (
         "Namespaces",
         &[

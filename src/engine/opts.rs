@@ -6,7 +6,7 @@ use super::error::{invalid, IntoRhai, RResult};
 use crate::os::idmap::{IdRange, SetGroups};
 use crate::os::ns::{Namespace, NsSet};
 use crate::os::nsfs::Target;
-use crate::os::setup::{Propagation, Spec, Stdio, TimeOffsets};
+use crate::os::setup::{Dev, Init, MountEntry, MountKind, Propagation, Spec, Stdio, TimeOffsets};
 use rhai::{Array, Dynamic, Map};
 
 /// The keys `spawn` accepts.
@@ -30,6 +30,17 @@ pub const SPAWN_KEYS: &[&str] = &[
     "time_offsets",
     "trace",
     "join",
+    "root",
+    "readonly_root",
+    "mounts",
+    "dev",
+    "masked_paths",
+    "readonly_paths",
+    "no_new_privs",
+    "init",
+    "uid",
+    "gid",
+    "groups",
 ];
 
 /// `run` takes spawn's keys plus `input` (text for the child's stdin).
@@ -375,7 +386,267 @@ pub fn spawn_spec(op: &str, cmd: &Dynamic, m: &Map, extra: &[&str]) -> RResult<S
     if let Some(v) = m.get("join") {
         spec.join = Some(std::sync::Arc::new(join(op, v)?));
     }
+    container(op, m, &mut spec)?;
     Ok(spec)
+}
+
+/// An id given by a script (uid, gid, a group).
+fn id(op: &str, key: &str, n: i64) -> RResult<u32> {
+    u32::try_from(n)
+        .ok()
+        .filter(|v| *v != u32::MAX)
+        .ok_or_else(|| invalid(op, format!("{key} {n} is not an id (0 to 4294967294)")))
+}
+
+fn strings(op: &str, key: &str, v: &Dynamic) -> RResult<Vec<String>> {
+    let a = v
+        .clone()
+        .into_array()
+        .map_err(|_| want(op, key, "an array of strings", v))?;
+    a.into_iter()
+        .enumerate()
+        .map(|(i, x)| {
+            x.into_string()
+                .map_err(|t| invalid(op, format!("{key}[{i}] must be a string, not {t}")))
+        })
+        .collect()
+}
+
+/// The container options: `root`, `readonly_root`, `mounts`, `dev`,
+/// `masked_paths`, `readonly_paths`, `no_new_privs`, `init`, `uid`, `gid`,
+/// `groups`. A root or mounts imply a new mount namespace.
+fn container(op: &str, m: &Map, spec: &mut Spec) -> RResult<()> {
+    spec.root = get_str(op, m, "root")?;
+    spec.readonly_root = get_bool(op, m, "readonly_root")?.unwrap_or(false);
+    if let Some(v) = m.get("mounts") {
+        let a = v.clone().into_array().map_err(|_| {
+            want(
+                op,
+                "mounts",
+                "an array like [#{type: \"tmpfs\", dst: \"/tmp\"}]",
+                v,
+            )
+        })?;
+        for (i, e) in a.iter().enumerate() {
+            spec.mounts.push(mount_entry(op, i, e)?);
+        }
+    }
+    if spec.root.is_some() || !spec.mounts.is_empty() {
+        spec.ns.insert(Namespace::Mount);
+    }
+    spec.dev = match get_str(op, m, "dev")?.as_deref() {
+        None => None,
+        Some("minimal") => Some(Dev::Minimal),
+        Some("nodes") => Some(Dev::Nodes),
+        Some(o) => {
+            return Err(invalid(
+                op,
+                format!("dev: {o:?} is not one of \"minimal\", \"nodes\""),
+            ))
+        }
+    };
+    if let Some(v) = m.get("masked_paths") {
+        spec.masked_paths = strings(op, "masked_paths", v)?;
+    }
+    if let Some(v) = m.get("readonly_paths") {
+        spec.readonly_paths = strings(op, "readonly_paths", v)?;
+    }
+    spec.no_new_privs = get_bool(op, m, "no_new_privs")?.unwrap_or(false);
+    spec.init = match m.get("init") {
+        None => None,
+        Some(v) if v.is_bool() => v.as_bool().ok().filter(|b| *b).map(|_| Init::default()),
+        Some(v) if v.is_map() => {
+            let o = v.clone().cast::<Map>();
+            let what = format!("{op}: init");
+            check_keys(&what, &o, &["pgroup"], &[])?;
+            Some(Init {
+                pgroup: get_bool(&what, &o, "pgroup")?.unwrap_or(false),
+            })
+        }
+        Some(v) => return Err(want(op, "init", "true, or a map like #{pgroup: true}", v)),
+    };
+    if let Some(n) = get_int(op, m, "uid")? {
+        spec.uid = Some(id(op, "uid", n)?);
+    }
+    if let Some(n) = get_int(op, m, "gid")? {
+        spec.gid = Some(id(op, "gid", n)?);
+    }
+    if let Some(v) = m.get("groups") {
+        let a = v
+            .clone()
+            .into_array()
+            .map_err(|_| want(op, "groups", "an array of group ids", v))?;
+        let g = a
+            .iter()
+            .map(|x| {
+                let n = x.as_int().map_err(|_| {
+                    invalid(op, format!("groups must be ids, not {}", type_name(x)))
+                })?;
+                id(op, "a group", n)
+            })
+            .collect::<RResult<Vec<u32>>>()?;
+        spec.groups = Some(g);
+    }
+    Ok(())
+}
+
+/// mount(8) option words that are MS_* flags.
+const MOUNT_FLAGS: &[(&str, u64)] = &[
+    ("nosuid", libc::MS_NOSUID),
+    ("nodev", libc::MS_NODEV),
+    ("noexec", libc::MS_NOEXEC),
+    ("noatime", libc::MS_NOATIME),
+    ("nodiratime", libc::MS_NODIRATIME),
+    ("relatime", libc::MS_RELATIME),
+    ("strictatime", libc::MS_STRICTATIME),
+    ("sync", libc::MS_SYNCHRONOUS),
+    ("dirsync", libc::MS_DIRSYNC),
+];
+
+/// A tmpfs size as mount(8) takes it: bytes, or a number with k, m, g or %.
+fn tmpfs_size(what: &str, v: &Dynamic) -> RResult<String> {
+    let bad = |shown: String| {
+        invalid(
+            what,
+            format!("size {shown} makes no sense: give bytes (> 0), or a number with k, m, g or %, like \"64m\""),
+        )
+    };
+    if let Ok(n) = v.as_int() {
+        return if n > 0 {
+            Ok(n.to_string())
+        } else {
+            Err(bad(n.to_string()))
+        };
+    }
+    let s = v
+        .clone()
+        .into_string()
+        .map_err(|_| want(what, "size", "bytes, or a string like \"64m\"", v))?;
+    let digits = s.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G', '%']);
+    let ok = s.len() - digits.len() <= 1
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits.bytes().any(|b| b != b'0');
+    if ok {
+        Ok(s)
+    } else {
+        Err(bad(format!("{s:?}")))
+    }
+}
+
+/// One entry of `mounts`: `#{type, dst, src, readonly, recursive, size,
+/// mode, options}`.
+fn mount_entry(op: &str, i: usize, v: &Dynamic) -> RResult<MountEntry> {
+    let what = format!("{op}: mounts[{i}]");
+    let m = v.clone().try_cast::<Map>().ok_or_else(|| {
+        want(
+            &what,
+            "an entry",
+            "a map like #{type: \"bind\", src: \"/data\", dst: \"/data\"}",
+            v,
+        )
+    })?;
+    check_keys(
+        &what,
+        &m,
+        &[
+            "type",
+            "src",
+            "dst",
+            "readonly",
+            "recursive",
+            "size",
+            "mode",
+            "options",
+        ],
+        &[],
+    )?;
+    let kind_name = get_str(&what, &m, "type")?.ok_or_else(|| {
+        invalid(
+            &what,
+            format!("type is missing; one of {}", MountKind::NAMES.join(", ")),
+        )
+    })?;
+    let dst = get_str(&what, &m, "dst")?
+        .ok_or_else(|| invalid(&what, "dst is missing: where to mount, inside the new root"))?;
+    let recursive = get_bool(&what, &m, "recursive")?.unwrap_or(false);
+    let mut entry = MountEntry {
+        kind: MountKind::Tmpfs,
+        dst,
+        readonly: get_bool(&what, &m, "readonly")?.unwrap_or(false),
+        flags: 0,
+        data: Vec::new(),
+    };
+    let mut recursive_opt = recursive;
+    if let Some(o) = m.get("options") {
+        for word in strings(&what, "options", o)? {
+            match word.as_str() {
+                "ro" => entry.readonly = true,
+                "rw" | "bind" | "defaults" => {}
+                "rbind" => recursive_opt = true,
+                w if ["private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"].contains(&w) => {
+                    return Err(invalid(
+                        &what,
+                        format!("option {w:?}: propagation is set for the whole tree (spawn's propagation), not per mount"),
+                    ))
+                }
+                w => match MOUNT_FLAGS.iter().find(|(n, _)| *n == w) {
+                    Some((_, f)) => entry.flags |= f,
+                    None => entry.data.push(w.to_string()),
+                },
+            }
+        }
+    }
+    entry.kind = match kind_name.as_str() {
+        "bind" => MountKind::Bind {
+            src: get_str(&what, &m, "src")?.ok_or_else(|| {
+                invalid(
+                    &what,
+                    "src is missing: the path to bind, outside the new root",
+                )
+            })?,
+            recursive: recursive_opt,
+        },
+        "tmpfs" => MountKind::Tmpfs,
+        "proc" => MountKind::Proc,
+        "sysfs" => MountKind::Sysfs,
+        "devpts" => MountKind::Devpts,
+        "mqueue" => MountKind::Mqueue,
+        t => {
+            return Err(invalid(
+                &what,
+                format!(
+                    "unknown mount type {t:?}; valid types: {}",
+                    MountKind::NAMES.join(", ")
+                ),
+            ))
+        }
+    };
+    if entry.kind != MountKind::Tmpfs && (m.contains_key("size") || m.contains_key("mode")) {
+        return Err(invalid(&what, "size and mode are options of a tmpfs"));
+    }
+    if let Some(v) = m.get("size") {
+        entry.data.push(format!("size={}", tmpfs_size(&what, v)?));
+    }
+    if let Some(v) = m.get("mode") {
+        let mode = if let Ok(n) = v.as_int() {
+            u32::try_from(n).ok().filter(|n| *n <= 0o7777)
+        } else {
+            v.clone()
+                .into_string()
+                .ok()
+                .and_then(|s| u32::from_str_radix(&s, 8).ok())
+                .filter(|n| *n <= 0o7777)
+        };
+        let mode = mode.ok_or_else(|| {
+            invalid(
+                &what,
+                format!("mode must be permission bits like 0o755 or \"1777\", not {v}"),
+            )
+        })?;
+        entry.data.push(format!("mode={mode:o}"));
+    }
+    Ok(entry)
 }
 
 trait Rename {

@@ -84,6 +84,17 @@ pub mod proc_fns {
     /// (`#{pid, ns}`: join those namespaces of a running process first, then
     /// create the `ns` kinds inside them, owned by its user namespace).
     ///
+    /// A root of its own (a new mount namespace is implied): `root` (a
+    /// directory that becomes / through pivot_root), `readonly_root`,
+    /// `mounts` (`[#{type: "bind", src, dst, readonly, recursive}`,
+    /// `#{type: "tmpfs", dst, size, mode}`, `#{type: "proc" | "sysfs" |
+    /// "devpts" | "mqueue", dst}`; `options` takes mount(8) words like
+    /// "nosuid"), `dev` ("minimal": a tmpfs /dev with null, zero, full,
+    /// random, urandom, tty, pts, shm and the fd links; "nodes": the nodes
+    /// and links only), `masked_paths`, `readonly_paths`, `no_new_privs`,
+    /// `init` (true or `#{pgroup: true}`: a PID 1 in front of the command,
+    /// needs "pid"), `uid`, `gid`, `groups` (the ids the program runs with).
+    ///
     /// ```rhai
     /// let p = spawn(["sh", "-c", "echo $$"], #{ns: ["pid"], stdout: "pipe"});
     /// p.wait();
@@ -252,6 +263,32 @@ pub mod proc_fns {
     #[rhai_fn(get = "trace", pure)]
     pub fn get_trace(p: &mut Process) -> rhai::Array {
         p.trace_lines().into_iter().map(Dynamic::from).collect()
+    }
+
+    /// How long the programs nsscript runs get to end by themselves after
+    /// it passes on a signal it received (SIGTERM, SIGINT, SIGHUP,
+    /// SIGQUIT, SIGUSR1, SIGUSR2), before they are killed; 5 seconds
+    /// unless set.
+    ///
+    /// ```rhai
+    /// set_grace(10.0);   // a database gets ten seconds to shut down
+    /// ```
+    #[rhai_fn(name = "set_grace", return_raw)]
+    pub fn set_grace(seconds: f64) -> RResult<()> {
+        if !(seconds.is_finite() && (0.0..=86400.0).contains(&seconds)) {
+            return Err(invalid(
+                "set_grace",
+                format!("{seconds} is not a number of seconds from 0 to 86400"),
+            ));
+        }
+        os::signals::set_grace(std::time::Duration::from_secs_f64(seconds));
+        Ok(())
+    }
+
+    /// `set_grace` with whole seconds.
+    #[rhai_fn(name = "set_grace", return_raw)]
+    pub fn set_grace_int(seconds: i64) -> RResult<()> {
+        set_grace(seconds as f64)
     }
 
     #[rhai_fn(name = "to_string", pure)]

@@ -1,6 +1,7 @@
 //! The Process handle scripts hold, and the registry that makes sure every
 //! child dies with its script.
 
+use crate::os;
 use crate::os::process::Child;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -62,8 +63,15 @@ impl Process {
 /// includes descendants that outlived their own parent (`sh -c "daemon &"`)
 /// and were handed to this process, the reaper of its orphans (see
 /// os::process::spawn).
+///
+/// When the script ends because nsscript received a signal it forwards
+/// (os::signals), the children get that signal first and a grace period
+/// to exit by themselves.
 pub fn reap_all() {
     let all = LIVE.with(|l| std::mem::take(&mut *l.borrow_mut()));
+    if let Some(sig) = os::signals::received() {
+        pass_on(sig, &all);
+    }
     for c in all {
         if let Ok(mut c) = c.try_borrow_mut() {
             c.kill_and_reap();
@@ -78,6 +86,43 @@ pub fn reap_all() {
             libc::kill(pid, libc::SIGKILL);
             libc::waitpid(pid, std::ptr::null_mut(), 0);
         }
+    }
+}
+
+/// Forwards `sig` to every child, handled or adopted, and waits until all
+/// have ended or the grace period is over.
+fn pass_on(sig: libc::c_int, all: &[Rc<RefCell<Child>>]) {
+    let known = |pid: i32| {
+        all.iter()
+            .any(|c| c.try_borrow().is_ok_and(|c| c.pid == pid))
+    };
+    if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+        for c in all {
+            if let Ok(c) = c.try_borrow() {
+                let _ = c.signal(s);
+            }
+        }
+    }
+    for pid in children().into_iter().filter(|p| !known(*p)) {
+        // SAFETY: a signal to our own unreaped child.
+        unsafe { libc::kill(pid, sig) };
+    }
+    let deadline = std::time::Instant::now() + os::signals::grace();
+    while std::time::Instant::now() < deadline {
+        let mut running = false;
+        for c in all {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                running |= matches!(c.try_wait(), Ok(None));
+            }
+        }
+        for pid in children().into_iter().filter(|p| !known(*p)) {
+            // SAFETY: non-blocking reap of an adopted orphan.
+            running |= unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) } == 0;
+        }
+        if !running {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 

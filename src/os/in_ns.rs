@@ -64,12 +64,7 @@ impl Returning {
                 Ok(n) => bytes.extend_from_slice(&buf[..n]),
                 Err(Errno::EINTR) => {
                     if interrupted() {
-                        self.child.kill_and_reap();
-                        return Err(Error::with_errno(
-                            "in_ns",
-                            Errno::EINTR,
-                            format!("interrupted; process {} was killed", self.child.pid),
-                        ));
+                        return Err(self.child.interrupted_error("in_ns"));
                     }
                 }
                 Err(e) => return Err(Error::sys("in_ns: read the result", e)),

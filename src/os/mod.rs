@@ -21,6 +21,7 @@ pub mod persist;
 pub mod process;
 pub mod procfs;
 pub mod setup;
+pub mod signals;
 pub mod sys;
 pub mod trace;
 pub mod unshare;
@@ -33,9 +34,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Set by a SIGINT handler (the REPL's) to ask blocking waits to give up.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// Has the user asked to interrupt what is running (Ctrl-C in the REPL)?
+/// Has the user asked to interrupt what is running (Ctrl-C in the REPL),
+/// or did nsscript receive a signal it forwards (os::signals)?
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::Relaxed)
+    INTERRUPTED.load(Ordering::Relaxed) || signals::received().is_some()
 }
 
 /// Sets or clears the interruption request; safe in a signal handler.

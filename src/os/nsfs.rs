@@ -131,7 +131,7 @@ pub(crate) fn readlink(path: &str) -> std::result::Result<String, Errno> {
 
 /// What `strace -y` shows for one of our fds: "uts:[4026531838]",
 /// "anon_inode:[pidfd]".
-fn fd_path(fd: RawFd) -> String {
+pub(crate) fn fd_path(fd: RawFd) -> String {
     readlink(&format!("/proc/self/fd/{fd}")).unwrap_or_else(|_| fd.to_string())
 }
 

@@ -269,8 +269,21 @@ fn call(s: &Sys, slots: &mut [RawFd; SLOTS]) -> sys::SysResult {
                     sys!(libc::SYS_dup3, f, *to, 0)
                 }
             }
-            Sys::Open { path, flags, slot } => {
-                let r = again(|| sys!(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), *flags, 0));
+            Sys::Open {
+                path,
+                flags,
+                mode,
+                slot,
+            } => {
+                let r = again(|| {
+                    sys!(
+                        libc::SYS_openat,
+                        libc::AT_FDCWD,
+                        path.as_ptr(),
+                        *flags,
+                        *mode
+                    )
+                });
                 if let (Ok(fd), Some(s)) = (r, slots.get_mut(*slot as usize)) {
                     *s = fd as RawFd;
                 }
@@ -310,6 +323,18 @@ fn call(s: &Sys, slots: &mut [RawFd; SLOTS]) -> sys::SysResult {
                 sys!(libc::SYS_setdomainname, n.as_ptr(), n.as_bytes().len())
             }
             Sys::Chdir(p) => sys!(libc::SYS_chdir, p.as_ptr()),
+            Sys::Mkdir { path, mode } => {
+                sys!(libc::SYS_mkdirat, libc::AT_FDCWD, path.as_ptr(), *mode)
+            }
+            Sys::Symlink { target, link } => sys!(
+                libc::SYS_symlinkat,
+                target.as_ptr(),
+                libc::AT_FDCWD,
+                link.as_ptr()
+            ),
+            Sys::PivotRoot { new, old } => sys!(libc::SYS_pivot_root, new.as_ptr(), old.as_ptr()),
+            Sys::Umount { target, flags } => sys!(libc::SYS_umount2, target.as_ptr(), *flags),
+            Sys::Setgroups(g) => sys!(libc::SYS_setgroups, g.len(), g.as_ptr()),
             Sys::CloseRangeCloexec(first) => sys!(
                 libc::SYS_close_range,
                 *first,
@@ -354,6 +379,21 @@ fn exec(plan: &Plan, who: Who, op: u16, sink: &dyn Sink) -> (u32, Errno) {
     let Some(p) = &plan.program else {
         return (0, Errno::EINVAL);
     };
+    if let Some(fd) = &p.exec_fd {
+        use std::os::fd::AsRawFd;
+        // SAFETY: as below, with the fd of the program and an empty path.
+        let r = unsafe {
+            sys!(
+                libc::SYS_execveat,
+                fd.as_raw_fd(),
+                c"".as_ptr(),
+                p.argv_ptrs.as_ptr(),
+                p.envp_ptrs.as_ptr(),
+                libc::AT_EMPTY_PATH
+            )
+        };
+        return (0, r.err().unwrap_or(Errno::EINVAL));
+    }
     let mut err = (0u32, Errno::ENOENT);
     for (i, c) in p.candidates.iter().enumerate() {
         // SAFETY: NULL-terminated arrays of C strings the plan owns.

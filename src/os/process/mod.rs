@@ -229,7 +229,21 @@ impl Child {
         self.reap(interrupted)
     }
 
-    fn interrupted_error(&mut self, op: &str) -> Error {
+    /// The wait was interrupted. On Ctrl-C (the REPL) the child is killed
+    /// and reaped; on a signal nsscript forwards, it is left running: the
+    /// signal reaches it, with a grace period (os::signals).
+    pub(crate) fn interrupted_error(&mut self, op: &str) -> Error {
+        if let Some(sig) = super::signals::received() {
+            return Error::with_errno(
+                op,
+                Errno::EINTR,
+                format!(
+                    "nsscript received {}; it is passed on to process {}",
+                    super::signals::name(sig),
+                    self.pid
+                ),
+            );
+        }
         self.kill_and_reap();
         Error::with_errno(
             op,

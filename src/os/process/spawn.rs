@@ -184,7 +184,7 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     let ns_flags = plan::ns_bits(clone_ns);
     let mut pidfd: RawFd = -1;
     let blocked = Blocked::all();
-    let plan = Plan::for_child(spec, mode, &fds, blocked.old);
+    let plan = Plan::for_child(spec, mode, &fds, blocked.old)?;
     let ctx = ChildCtx {
         plan: &plan,
         report: pipes.report.1.as_raw_fd(),

@@ -6,6 +6,7 @@
 //! ARCHITECTURE.md ("The setup order").
 
 pub mod plan;
+pub mod rootfs;
 pub mod wire;
 
 use super::idmap::{self, IdRange, SetGroups};
@@ -92,6 +93,69 @@ impl TimeOffsets {
     }
 }
 
+/// What a mount entry mounts (spawn's `mounts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountKind {
+    /// A bind mount of `src`, a path outside the new root.
+    Bind {
+        src: String,
+        recursive: bool,
+    },
+    Tmpfs,
+    Proc,
+    Sysfs,
+    Devpts,
+    Mqueue,
+}
+
+impl MountKind {
+    pub const NAMES: [&'static str; 6] = ["bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue"];
+
+    /// The filesystem type mount(2) takes.
+    pub fn fstype(&self) -> Option<&'static str> {
+        match self {
+            MountKind::Bind { .. } => None,
+            MountKind::Tmpfs => Some("tmpfs"),
+            MountKind::Proc => Some("proc"),
+            MountKind::Sysfs => Some("sysfs"),
+            MountKind::Devpts => Some("devpts"),
+            MountKind::Mqueue => Some("mqueue"),
+        }
+    }
+}
+
+/// One entry of spawn's `mounts`: what, where (inside the new root, or
+/// the whole tree without one), and mount(8)-style options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountEntry {
+    pub kind: MountKind,
+    /// An absolute path; inside the new root when there is one.
+    pub dst: String,
+    pub readonly: bool,
+    /// MS_* flags from the options (nosuid, nodev, noexec, ...).
+    pub flags: u64,
+    /// Filesystem data from the options (size=64m, mode=755, ...).
+    pub data: Vec<String>,
+}
+
+/// The devices a new root gets (spawn's `dev`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dev {
+    /// What the OCI runtime spec requires: a tmpfs on /dev with null, zero,
+    /// full, random, urandom and tty, devpts on /dev/pts with ptmx, a tmpfs
+    /// on /dev/shm, and the fd, stdin, stdout, stderr links.
+    Minimal,
+    /// The device nodes and links only, on the /dev that `mounts` made.
+    Nodes,
+}
+
+/// The PID 1 put in front of the command (spawn's `init`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Init {
+    /// Forward signals to the command's process group, not only to it.
+    pub pgroup: bool,
+}
+
 /// Everything a spawn, an in_ns child or an unshare was asked for.
 #[derive(Debug, Clone, Default)]
 pub struct Spec {
@@ -118,6 +182,22 @@ pub struct Spec {
     /// and spawn's `join` option); the kinds in `ns` are then created
     /// inside them.
     pub join: Option<Arc<Target>>,
+    /// A directory that becomes / (pivot_root), with what is mounted in it.
+    pub root: Option<String>,
+    pub readonly_root: bool,
+    pub mounts: Vec<MountEntry>,
+    pub dev: Option<Dev>,
+    /// Paths hidden inside (OCI maskedPaths): /dev/null over a file, an
+    /// empty read-only tmpfs over a directory.
+    pub masked_paths: Vec<String>,
+    /// Paths made read-only inside (OCI readonlyPaths).
+    pub readonly_paths: Vec<String>,
+    pub no_new_privs: bool,
+    pub init: Option<Init>,
+    /// Ids the program runs with, inside its user namespace.
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub groups: Option<Vec<u32>>,
 }
 
 /// Which kind of setup a spec is for.
@@ -150,6 +230,14 @@ pub enum Step {
     Domainname,
     TimeNamespace,
     Chdir,
+    Root,
+    Mounts,
+    Dev,
+    PivotRoot,
+    Masks,
+    ReadonlyRoot,
+    Ids,
+    NoNewPrivs,
     Fds,
     Exec,
 }
@@ -172,6 +260,14 @@ impl Step {
             Step::Domainname => "setdomainname",
             Step::TimeNamespace => "time namespace",
             Step::Chdir => "chdir",
+            Step::Root => "bind the root",
+            Step::Mounts => "mounts",
+            Step::Dev => "dev",
+            Step::PivotRoot => "pivot_root",
+            Step::Masks => "masked and read-only paths",
+            Step::ReadonlyRoot => "read-only root",
+            Step::Ids => "set ids",
+            Step::NoNewPrivs => "no_new_privs",
             Step::Fds => "close fds",
             Step::Exec => "exec",
         }
@@ -259,6 +355,7 @@ pub fn check(op: &str, spec: &Spec, mode: Mode) -> Result<()> {
     if mode == Mode::Spawn {
         check_command(op, spec)?;
     }
+    check_container(op, spec, mode)?;
     if let Some(c) = &spec.cwd {
         if c.is_empty() {
             return Err(Error::invalid(op, "cwd is empty"));
@@ -328,6 +425,101 @@ fn check_join(op: &str, spec: &Spec) -> Result<()> {
             "a new user namespace under joined namespaces is not supported: its id maps would have to be written from inside the joined user namespace",
         )
         .hint("join the user namespace (join: #{pid, ns: [\"user\"]}) and create the others"));
+    }
+    Ok(())
+}
+
+/// Paths inside a root are absolute and never climb out of it by `..`.
+fn inside_path(op: &str, what: &str, p: &str) -> Result<()> {
+    no_nul(op, what, p)?;
+    if !p.starts_with('/') {
+        return Err(Error::invalid(
+            op,
+            format!("{what} {p:?} must be an absolute path (inside the new root)"),
+        ));
+    }
+    if p.split('/').any(|c| c == "..") {
+        return Err(Error::invalid(
+            op,
+            format!("{what} {p:?} has a \"..\": a target may not climb out of the root"),
+        ));
+    }
+    Ok(())
+}
+
+/// A root of its own, mounts, devices, init, ids: the container options.
+fn check_container(op: &str, spec: &Spec, mode: Mode) -> Result<()> {
+    let container = spec.root.is_some()
+        || !spec.mounts.is_empty()
+        || spec.dev.is_some()
+        || spec.readonly_root
+        || !spec.masked_paths.is_empty()
+        || !spec.readonly_paths.is_empty()
+        || spec.init.is_some();
+    if container && mode != Mode::Spawn {
+        return Err(Error::invalid(
+            op,
+            "root, mounts, dev, masked/readonly paths and init are options of spawn",
+        ));
+    }
+    let mount_ns = spec.ns.contains(Namespace::Mount);
+    if (spec.root.is_some() || !spec.mounts.is_empty()) && !mount_ns {
+        return Err(
+            Error::invalid(op, "root and mounts need a new mount namespace")
+                .hint(add_kind(mode, Namespace::Mount)),
+        );
+    }
+    if let Some(r) = &spec.root {
+        no_nul(op, "root", r)?;
+        match std::fs::metadata(r) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::with_errno(
+                    op,
+                    Errno::ENOTDIR,
+                    format!("root {r:?} is not a directory"),
+                ))
+            }
+            Err(e) => {
+                return Err(Error::io(op, &e)
+                    .detail(format!("root {r:?} cannot be used"))
+                    .hint("give the directory of an unpacked root filesystem (like an OCI bundle's rootfs)"))
+            }
+        }
+    } else {
+        for (what, set) in [
+            ("dev", spec.dev.is_some()),
+            ("readonly_root", spec.readonly_root),
+        ] {
+            if set {
+                return Err(Error::invalid(
+                    op,
+                    format!("{what} needs root: a directory that becomes /"),
+                ));
+            }
+        }
+    }
+    for m in &spec.mounts {
+        inside_path(op, "mount target", &m.dst)?;
+        if let MountKind::Bind { src, .. } = &m.kind {
+            no_nul(op, "bind source", src)?;
+            if let Err(e) = std::fs::metadata(src) {
+                return Err(Error::io(op, &e).detail(format!("bind source {src:?} cannot be used")));
+            }
+        }
+    }
+    for p in spec.masked_paths.iter().chain(&spec.readonly_paths) {
+        inside_path(op, "masked or read-only path", p)?;
+    }
+    if spec.init.is_some() {
+        let pid = spec.ns.contains(Namespace::Pid) || joins(spec, Namespace::Pid);
+        if !pid {
+            return Err(Error::invalid(
+                op,
+                "init is the PID 1 of a new pid namespace: it needs one",
+            )
+            .hint(add_kind(mode, Namespace::Pid)));
+        }
     }
     Ok(())
 }

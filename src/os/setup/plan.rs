@@ -12,6 +12,7 @@ use super::super::idmap::{self, IdRange, SetGroups};
 use super::super::ns::{Namespace, NsSet};
 use super::super::nsfs::{JoinFd, Target};
 use super::super::trace::{flag_names, Arg, Event, Ret};
+use super::super::Result;
 use super::{Mode, Propagation, Spec, Stdio, Step};
 use nix::errno::Errno;
 use std::ffi::CString;
@@ -67,8 +68,29 @@ pub enum Sys {
     Open {
         path: CString,
         flags: i32,
+        /// The mode of a file O_CREAT makes.
+        mode: u32,
         slot: u8,
     },
+    Mkdir {
+        path: CString,
+        mode: u32,
+    },
+    /// symlink(target, link).
+    Symlink {
+        target: CString,
+        link: CString,
+    },
+    PivotRoot {
+        new: CString,
+        old: CString,
+    },
+    Umount {
+        target: CString,
+        flags: i32,
+    },
+    /// setgroups(2) with a list.
+    Setgroups(Vec<u32>),
     /// write(2) of the whole buffer in one call (a short write is EIO).
     Write {
         fd: Fd,
@@ -117,7 +139,7 @@ pub struct Op {
 }
 
 impl Op {
-    fn new(step: Step, sys: Sys) -> Op {
+    pub(super) fn new(step: Step, sys: Sys) -> Op {
         Op {
             step,
             sys,
@@ -127,14 +149,14 @@ impl Op {
         }
     }
 
-    fn quiet(step: Step, sys: Sys) -> Op {
+    pub(super) fn quiet(step: Step, sys: Sys) -> Op {
         Op {
             quiet: true,
             ..Op::new(step, sys)
         }
     }
 
-    fn note(mut self, n: &'static str) -> Op {
+    pub(super) fn note(mut self, n: &'static str) -> Op {
         self.note = Some(n);
         self
     }
@@ -145,6 +167,9 @@ impl Op {
 pub struct Program {
     /// Paths to try, in PATH order (like execvpe(3)).
     pub candidates: Vec<CString>,
+    /// Instead, the program behind this fd (execveat AT_EMPTY_PATH): the
+    /// init, nsscript's own binary.
+    pub exec_fd: Option<std::os::fd::OwnedFd>,
     pub argv: Vec<CString>,
     pub envp: Vec<CString>,
     pub argv_ptrs: Vec<*const libc::c_char>,
@@ -185,7 +210,7 @@ pub struct Fds {
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-fn cstr(s: &str) -> CString {
+pub(super) fn cstr(s: &str) -> CString {
     // The validator (setup::check) refused NUL bytes already; a string
     // with one becomes empty rather than a panic.
     CString::new(s).unwrap_or_default()
@@ -221,7 +246,7 @@ pub const CLONE_NAMES: &[(u64, &str)] = &[
 ];
 
 /// mount(2) flags as strace names them, lowest bit first.
-const MS_NAMES: &[(u64, &str)] = &[
+pub(super) const MS_NAMES: &[(u64, &str)] = &[
     (libc::MS_RDONLY, "MS_RDONLY"),
     (libc::MS_NOSUID, "MS_NOSUID"),
     (libc::MS_NODEV, "MS_NODEV"),
@@ -291,6 +316,7 @@ fn write_file(ops: &mut Vec<Op>, step: Step, path: &str, text: &str) {
         Sys::Open {
             path: cstr(path),
             flags: libc::O_WRONLY | libc::O_CLOEXEC,
+            mode: 0,
             slot: 0,
         },
     ));
@@ -343,7 +369,7 @@ impl Plan {
     /// The plan of a spawned child (Mode::Spawn) or of an in_ns copy
     /// (Mode::Fork). `old_mask` is the signal mask the interpreter had
     /// before blocking everything around clone.
-    pub fn for_child(spec: &Spec, mode: Mode, fds: &Fds, old_mask: u64) -> Plan {
+    pub fn for_child(spec: &Spec, mode: Mode, fds: &Fds, old_mask: u64) -> Result<Plan> {
         let exec = mode == Mode::Spawn;
         let mut ops = Vec::new();
         // The child's copies of the parent's pipe ends: without closing
@@ -382,26 +408,28 @@ impl Plan {
         if spec.ns.contains(Namespace::Mount) {
             propagation_op(&mut ops, spec.propagation);
         }
-        if spec.mount_proc {
-            // A proc mount shows the pid namespace of the process that
-            // mounts it: this one is inside the new one (its pid 1).
-            ops.push(Op::new(
-                Step::MountProc,
-                Sys::Mount {
-                    src: Some(cstr("proc")),
-                    target: cstr("/proc"),
-                    fstype: Some(cstr("proc")),
-                    flags: libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                    data: None,
-                },
-            ));
+        // A new root: every mount, /proc, then pivot_root (see
+        // setup::rootfs); without one, the mounts land in the private tree.
+        super::rootfs::mounts(&mut ops, spec)?;
+        if spec.mount_proc && spec.root.is_none() {
+            ops.push(proc_op("/proc"));
         }
+        super::rootfs::masks(&mut ops, spec)?;
         names_ops(&mut ops, spec);
         if spec.ns.contains(Namespace::Time) {
             time_ops(&mut ops, spec, !exec);
         }
         if let Some(c) = &spec.cwd {
             ops.push(Op::new(Step::Chdir, Sys::Chdir(cstr(c))));
+        }
+        ids_ops(&mut ops, spec);
+        if spec.no_new_privs {
+            // No execve from here on can grant privileges (setuid bits,
+            // file capabilities), for this process and its children.
+            ops.push(Op::new(
+                Step::NoNewPrivs,
+                Sys::Prctl(libc::PR_SET_NO_NEW_PRIVS, 1),
+            ));
         }
         let program = if exec {
             fd_ops(&mut ops);
@@ -415,7 +443,10 @@ impl Plan {
                 }
             }
             ops.push(Op::quiet(Step::Signals, Sys::SigSetmask(0)));
-            Some(program(spec))
+            Some(match spec.init {
+                Some(init) => init_program(spec, init)?,
+                None => program(spec),
+            })
         } else {
             ops.push(Op::quiet(Step::Signals, Sys::SigSetmask(old_mask)));
             None
@@ -424,12 +455,12 @@ impl Plan {
         if exec {
             ops.push(Op::new(Step::Exec, Sys::Exec));
         }
-        Plan {
+        Ok(Plan {
             ops,
             program,
             then: if exec { Then::Exec } else { Then::Return },
             trace: spec.trace || super::super::trace::enabled(),
-        }
+        })
     }
 
     /// The plan of unshare's map writer: a helper that stays outside,
@@ -600,6 +631,7 @@ fn stdio_ops(ops: &mut Vec<Op>, spec: &Spec, fds: &Fds) {
                     Sys::Open {
                         path: cstr("/dev/null"),
                         flags: flags | libc::O_CLOEXEC,
+                        mode: 0,
                         slot: 1,
                     },
                 ));
@@ -672,6 +704,7 @@ fn enter_own_time_ns(ops: &mut Vec<Op>) {
         Sys::Open {
             path: cstr("/proc/self/ns/time_for_children"),
             flags: libc::O_RDONLY | libc::O_CLOEXEC,
+            mode: 0,
             slot: 2,
         },
     ));
@@ -706,6 +739,72 @@ fn fd_ops(ops: &mut Vec<Op>) {
             ..Op::quiet(Step::Fds, Sys::Cloexec(fd))
         });
     }
+}
+
+/// A proc mount shows the pid namespace of the process that mounts it:
+/// this one is inside the new one (its pid 1).
+pub(super) fn proc_op(target: &str) -> Op {
+    Op::new(
+        Step::MountProc,
+        Sys::Mount {
+            src: Some(cstr("proc")),
+            target: cstr(target),
+            fstype: Some(cstr("proc")),
+            flags: libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            data: None,
+        },
+    )
+}
+
+/// The ids the program runs with, set last (after them the process may
+/// have no right to mount or to write anything of the setup). Without a
+/// list of groups the supplementary groups are dropped, where the user
+/// namespace allows setgroups at all.
+fn ids_ops(ops: &mut Vec<Op>, spec: &Spec) {
+    if spec.uid.is_none() && spec.gid.is_none() && spec.groups.is_none() {
+        return;
+    }
+    match &spec.groups {
+        Some(g) if !g.is_empty() => ops.push(Op::new(Step::Ids, Sys::Setgroups(g.clone()))),
+        _ => ops.push(Op {
+            tolerate: &[Errno::EPERM],
+            ..Op::new(Step::Ids, Sys::Setgroups0)
+        }),
+    }
+    if let Some(g) = spec.gid {
+        ops.push(Op::new(Step::Ids, Sys::Setresgid(g)));
+    }
+    if let Some(u) = spec.uid {
+        ops.push(Op::new(Step::Ids, Sys::Setresuid(u)));
+    }
+}
+
+/// The init in front of the command: nsscript's own binary, run as
+/// `nsscript-init [--pgroup] -- argv...` through an fd of /proc/self/exe
+/// opened now (the new root may not have nsscript, and a fork would copy
+/// the interpreter). The init looks the command up in PATH itself.
+fn init_program(spec: &Spec, init: super::Init) -> Result<Program> {
+    let exe = nix::fcntl::open(
+        "/proc/self/exe",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| {
+        super::super::Error::sys("spawn: open /proc/self/exe", e)
+            .hint("the init is nsscript's own binary, found through /proc/self/exe")
+    })?;
+    let mut with_init = spec.clone();
+    let mut argv = vec![super::super::process::init::NAME.to_string()];
+    if init.pgroup {
+        argv.push("--pgroup".into());
+    }
+    argv.push("--".into());
+    argv.extend(spec.argv.iter().cloned());
+    with_init.argv = argv;
+    let mut p = program(&with_init);
+    p.candidates.clear();
+    p.exec_fd = Some(exe);
+    Ok(p)
 }
 
 /// The program: argv, the environment it gets, and the paths to try. The
@@ -749,6 +848,7 @@ fn program(spec: &Spec) -> Program {
         argv_ptrs: ptrs(&argv),
         envp_ptrs: ptrs(&envp),
         candidates,
+        exec_fd: None,
         argv,
         envp,
     }
@@ -873,7 +973,9 @@ impl Plan {
                 "dup3",
                 vec![slots.fd(*from), Arg::Int(*to as i64), Arg::Int(0)],
             ),
-            Sys::Open { path, flags, slot } => {
+            Sys::Open {
+                path, flags, slot, ..
+            } => {
                 if let Ret::Val(fd) = ret {
                     if let Some(s) = slots.0.get_mut(*slot as usize) {
                         *s = Some((fd as i32, path.to_string_lossy().into_owned()));
@@ -927,6 +1029,38 @@ impl Plan {
                 vec![s(n), Arg::Int(n.as_bytes().len() as i64)],
             ),
             Sys::Chdir(p) => ("chdir", vec![s(p)]),
+            Sys::Mkdir { path, mode } => (
+                "mkdirat",
+                vec![konst("AT_FDCWD"), s(path), konst(format!("{mode:#o}"))],
+            ),
+            Sys::Symlink { target, link } => {
+                ("symlinkat", vec![s(target), konst("AT_FDCWD"), s(link)])
+            }
+            Sys::PivotRoot { new, old } => ("pivot_root", vec![s(new), s(old)]),
+            Sys::Umount { target, flags } => (
+                "umount2",
+                vec![
+                    s(target),
+                    konst(if *flags == libc::MNT_DETACH {
+                        "MNT_DETACH".to_string()
+                    } else {
+                        flags.to_string()
+                    }),
+                ],
+            ),
+            Sys::Setgroups(g) => (
+                "setgroups",
+                vec![
+                    Arg::Int(g.len() as i64),
+                    konst(format!(
+                        "[{}]",
+                        g.iter()
+                            .map(|x| x.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                ],
+            ),
             Sys::CloseRangeCloexec(first) => (
                 "close_range",
                 vec![
@@ -965,6 +1099,23 @@ impl Plan {
                 ],
             ),
             Sys::Ready => ("write", vec![Arg::Ptr]),
+            Sys::Exec if self.program.as_ref().is_some_and(|p| p.exec_fd.is_some()) => {
+                let p = self.program.as_ref()?;
+                let fd = p.exec_fd.as_ref().map_or(-1, |f| {
+                    use std::os::fd::AsRawFd;
+                    f.as_raw_fd()
+                });
+                (
+                    "execveat",
+                    vec![
+                        Arg::Fd(fd, super::super::nsfs::fd_path(fd)),
+                        Arg::Str(Vec::new()),
+                        Arg::Argv(p.argv.iter().map(|a| a.as_bytes().to_vec()).collect()),
+                        Arg::Env(p.envp.len()),
+                        konst("AT_EMPTY_PATH"),
+                    ],
+                )
+            }
             Sys::Exec => {
                 let p = self.program.as_ref()?;
                 let path = p
@@ -1082,7 +1233,7 @@ mod tests {
             go: Some((4, 5)),
             stdio: [None; 3],
         };
-        let p = Plan::for_child(&s, Mode::Spawn, &fds, 0);
+        let p = Plan::for_child(&s, Mode::Spawn, &fds, 0).expect("plan");
         assert_eq!(
             steps(&p),
             [
@@ -1106,7 +1257,7 @@ mod tests {
         let mut s = spec();
         s.ns = [Namespace::Mount].into_iter().collect();
         s.mount_proc = true;
-        let p = Plan::for_child(&s, Mode::Spawn, &Fds::default(), 0);
+        let p = Plan::for_child(&s, Mode::Spawn, &Fds::default(), 0).expect("plan");
         let mut slots = Slots::default();
         let lines: Vec<String> = (0..p.ops.len())
             .filter(|i| !p.ops[*i].quiet)
@@ -1174,7 +1325,7 @@ mod tests {
     fn errors_name_the_call_and_the_step() {
         let mut s = spec();
         s.cwd = Some("/nope".into());
-        let p = Plan::for_child(&s, Mode::Spawn, &Fds::default(), 0);
+        let p = Plan::for_child(&s, Mode::Spawn, &Fds::default(), 0).expect("plan");
         let i = p
             .ops
             .iter()
