@@ -472,15 +472,16 @@ mod tests {
         let base = std::env::temp_dir().join(format!("nsscript-rootfs-{}", std::process::id()));
         let root = base.join("root");
         std::fs::create_dir_all(root.join("run")).expect("mkdir");
+        std::fs::create_dir_all(root.join("var")).expect("mkdir");
         let link = |to: &str, at: &str| {
             let _ = std::os::unix::fs::symlink(to, root.join(at));
         };
-        link("../run", "var-run");
+        link("../run", "var/run");
         link("/etc", "etc");
         link("../../../..", "up");
         let r = |d: &str| resolve_in_root("t", &root, d);
         assert_eq!(r("/dev/pts").ok(), Some(root.join("dev/pts")));
-        assert_eq!(r("/var-run/x").ok(), Some(root.join("run/x")));
+        assert_eq!(r("/var/run/x").ok(), Some(root.join("run/x")));
         let e = r("/etc/passwd").unwrap_err();
         assert!(e.detail.contains("points out of the root"), "{e}");
         assert!(r("/up/x").is_err());
