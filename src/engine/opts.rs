@@ -41,6 +41,7 @@ pub const SPAWN_KEYS: &[&str] = &[
     "uid",
     "gid",
     "groups",
+    "lo_up",
 ];
 
 /// `run` takes spawn's keys plus `input` (text for the child's stdin).
@@ -452,6 +453,7 @@ fn container(op: &str, m: &Map, spec: &mut Spec) -> RResult<()> {
         spec.readonly_paths = strings(op, "readonly_paths", v)?;
     }
     spec.no_new_privs = get_bool(op, m, "no_new_privs")?.unwrap_or(false);
+    spec.lo_up = get_bool(op, m, "lo_up")?.unwrap_or(false);
     spec.init = match m.get("init") {
         None => None,
         Some(v) if v.is_bool() => v.as_bool().ok().filter(|b| *b).map(|_| Init::default()),

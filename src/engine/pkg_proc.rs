@@ -93,7 +93,8 @@ pub mod proc_fns {
     /// random, urandom, tty, pts, shm and the fd links; "nodes": the nodes
     /// and links only), `masked_paths`, `readonly_paths`, `no_new_privs`,
     /// `init` (true or `#{pgroup: true}`: a PID 1 in front of the command,
-    /// needs "pid"), `uid`, `gid`, `groups` (the ids the program runs with).
+    /// needs "pid"), `uid`, `gid`, `groups` (the ids the program runs with),
+    /// `lo_up` (the new network namespace's loopback up before it runs).
     ///
     /// ```rhai
     /// let p = spawn(["sh", "-c", "echo $$"], #{ns: ["pid"], stdout: "pipe"});

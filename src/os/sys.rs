@@ -93,6 +93,7 @@ macro_rules! sys {
     ($n:expr, $a:expr, $b:expr, $c:expr) => { $crate::os::sys::call($n, [$a as usize, $b as usize, $c as usize, 0, 0, 0]) };
     ($n:expr, $a:expr, $b:expr, $c:expr, $d:expr) => { $crate::os::sys::call($n, [$a as usize, $b as usize, $c as usize, $d as usize, 0, 0]) };
     ($n:expr, $a:expr, $b:expr, $c:expr, $d:expr, $e:expr) => { $crate::os::sys::call($n, [$a as usize, $b as usize, $c as usize, $d as usize, $e as usize, 0]) };
+    ($n:expr, $a:expr, $b:expr, $c:expr, $d:expr, $e:expr, $f:expr) => { $crate::os::sys::call($n, [$a as usize, $b as usize, $c as usize, $d as usize, $e as usize, $f as usize]) };
 }
 pub(crate) use sys;
 

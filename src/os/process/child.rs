@@ -335,6 +335,19 @@ fn call(s: &Sys, slots: &mut [RawFd; SLOTS]) -> sys::SysResult {
             Sys::PivotRoot { new, old } => sys!(libc::SYS_pivot_root, new.as_ptr(), old.as_ptr()),
             Sys::Umount { target, flags } => sys!(libc::SYS_umount2, target.as_ptr(), *flags),
             Sys::Setgroups(g) => sys!(libc::SYS_setgroups, g.len(), g.as_ptr()),
+            Sys::NetlinkSocket { slot: i } => {
+                let r = sys!(
+                    libc::SYS_socket,
+                    libc::AF_NETLINK,
+                    libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                    libc::NETLINK_ROUTE
+                );
+                if let (Ok(fd), Some(s)) = (r, slots.get_mut(*i as usize)) {
+                    *s = fd as RawFd;
+                }
+                r
+            }
+            Sys::NetlinkRequest { slot: i, msg, .. } => netlink(slot(slots, *i), msg),
             Sys::CloseRangeCloexec(first) => sys!(
                 libc::SYS_close_range,
                 *first,
@@ -357,6 +370,34 @@ fn call(s: &Sys, slots: &mut [RawFd; SLOTS]) -> sys::SysResult {
             Sys::WaitGo(_) | Sys::CloneParent | Sys::Ready | Sys::Exec => Ok(0),
         }
     }
+}
+
+/// Sends one netlink request and reads its ack (a struct nlmsgerr into a
+/// buffer on the stack): a negative error there is the request's errno.
+fn netlink(fd: RawFd, msg: &[u8]) -> sys::SysResult {
+    // SAFETY: send of a buffer the plan owns to the kernel (address NULL).
+    let sent = again(|| unsafe { sys!(libc::SYS_sendto, fd, msg.as_ptr(), msg.len(), 0, 0, 0) })?;
+    let mut ack = [0u8; 64];
+    // SAFETY: a receive into our stack buffer.
+    let n =
+        again(|| unsafe { sys!(libc::SYS_recvfrom, fd, ack.as_mut_ptr(), ack.len(), 0, 0, 0) })?;
+    // struct nlmsghdr (16 bytes), then the int error of struct nlmsgerr.
+    let error = match (ack.get(4..6), ack.get(16..20)) {
+        (Some(t), Some(e)) if n >= 20 => {
+            let typ = u16::from_ne_bytes([t[0], t[1]]);
+            let err = i32::from_ne_bytes([e[0], e[1], e[2], e[3]]);
+            if typ == libc::NLMSG_ERROR as u16 {
+                err
+            } else {
+                0
+            }
+        }
+        _ => -libc::EIO,
+    };
+    if error < 0 {
+        return Err(Errno::from_raw(-error));
+    }
+    Ok(sent)
 }
 
 /// Blocks until the parent writes "go" (true) or closes the pipe (false).

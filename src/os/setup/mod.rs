@@ -198,6 +198,8 @@ pub struct Spec {
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     pub groups: Option<Vec<u32>>,
+    /// Bring lo up in the new network namespace.
+    pub lo_up: bool,
 }
 
 /// Which kind of setup a spec is for.
@@ -236,6 +238,7 @@ pub enum Step {
     PivotRoot,
     Masks,
     ReadonlyRoot,
+    Lo,
     Ids,
     NoNewPrivs,
     Fds,
@@ -266,6 +269,7 @@ impl Step {
             Step::PivotRoot => "pivot_root",
             Step::Masks => "masked and read-only paths",
             Step::ReadonlyRoot => "read-only root",
+            Step::Lo => "lo up",
             Step::Ids => "set ids",
             Step::NoNewPrivs => "no_new_privs",
             Step::Fds => "close fds",
@@ -510,6 +514,10 @@ fn check_container(op: &str, spec: &Spec, mode: Mode) -> Result<()> {
     }
     for p in spec.masked_paths.iter().chain(&spec.readonly_paths) {
         inside_path(op, "masked or read-only path", p)?;
+    }
+    if spec.lo_up && !spec.ns.contains(Namespace::Net) && !joins(spec, Namespace::Net) {
+        return Err(Error::invalid(op, "lo_up needs a new network namespace")
+            .hint(add_kind(mode, Namespace::Net)));
     }
     if spec.init.is_some() {
         let pid = spec.ns.contains(Namespace::Pid) || joins(spec, Namespace::Pid);

@@ -91,6 +91,17 @@ pub enum Sys {
     },
     /// setgroups(2) with a list.
     Setgroups(Vec<u32>),
+    /// socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE) into a slot.
+    NetlinkSocket {
+        slot: u8,
+    },
+    /// One netlink request, rendered in advance, and its ack: an error in
+    /// the ack is the op's errno. `what` says it as `ip` would.
+    NetlinkRequest {
+        slot: u8,
+        msg: Vec<u8>,
+        what: &'static str,
+    },
     /// write(2) of the whole buffer in one call (a short write is EIO).
     Write {
         fd: Fd,
@@ -421,6 +432,9 @@ impl Plan {
         }
         if let Some(c) = &spec.cwd {
             ops.push(Op::new(Step::Chdir, Sys::Chdir(cstr(c))));
+        }
+        if spec.lo_up {
+            lo_up_ops(&mut ops);
         }
         ids_ops(&mut ops, spec);
         if spec.no_new_privs {
@@ -756,6 +770,41 @@ pub(super) fn proc_op(target: &str) -> Op {
     )
 }
 
+/// RTM_NEWLINK for ifindex 1 (lo, the first link of every network
+/// namespace) with IFF_UP: `ip link set lo up`, as one message.
+fn lo_up_msg() -> Vec<u8> {
+    const NLMSG_LEN: u32 = 16 + 16;
+    let mut m = Vec::with_capacity(NLMSG_LEN as usize);
+    m.extend_from_slice(&NLMSG_LEN.to_ne_bytes());
+    m.extend_from_slice(&libc::RTM_NEWLINK.to_ne_bytes());
+    m.extend_from_slice(&((libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16).to_ne_bytes());
+    m.extend_from_slice(&1u32.to_ne_bytes()); // sequence
+    m.extend_from_slice(&0u32.to_ne_bytes()); // port: the kernel's
+                                              // struct ifinfomsg: family, pad, type, index, flags, change.
+    m.extend_from_slice(&[libc::AF_UNSPEC as u8, 0]);
+    m.extend_from_slice(&0u16.to_ne_bytes());
+    m.extend_from_slice(&1i32.to_ne_bytes());
+    m.extend_from_slice(&(libc::IFF_UP as u32).to_ne_bytes());
+    m.extend_from_slice(&(libc::IFF_UP as u32).to_ne_bytes());
+    m
+}
+
+/// lo up in the new network namespace, before the program runs: a fresh
+/// namespace's loopback is down, and 127.0.0.1 does not answer until it
+/// is up.
+fn lo_up_ops(ops: &mut Vec<Op>) {
+    ops.push(Op::new(Step::Lo, Sys::NetlinkSocket { slot: 3 }));
+    ops.push(Op::new(
+        Step::Lo,
+        Sys::NetlinkRequest {
+            slot: 3,
+            msg: lo_up_msg(),
+            what: "ip link set lo up",
+        },
+    ));
+    ops.push(Op::quiet(Step::Lo, Sys::CloseSlot(3)));
+}
+
 /// The ids the program runs with, set last (after them the process may
 /// have no right to mount or to write anything of the setup). Without a
 /// list of groups the supplementary groups are dropped, where the user
@@ -1037,6 +1086,33 @@ impl Plan {
                 ("symlinkat", vec![s(target), konst("AT_FDCWD"), s(link)])
             }
             Sys::PivotRoot { new, old } => ("pivot_root", vec![s(new), s(old)]),
+            Sys::NetlinkSocket { .. } => {
+                let args = vec![
+                    konst("AF_NETLINK"),
+                    konst("SOCK_RAW|SOCK_CLOEXEC"),
+                    konst("NETLINK_ROUTE"),
+                ];
+                if let Ret::Val(fd) = ret {
+                    if let Some(s) = slots.0.get_mut(3) {
+                        *s = Some((fd as i32, "socket:[NETLINK]".into()));
+                    }
+                }
+                ("socket", args)
+            }
+            Sys::NetlinkRequest { slot, msg, what } => {
+                let mut e = Event::new(
+                    pid,
+                    "sendto",
+                    vec![
+                        slots.fd(Fd::Slot(*slot)),
+                        konst(format!("{{{what}}}")),
+                        Arg::Int(msg.len() as i64),
+                    ],
+                    ret,
+                );
+                e.note = Some("the new network namespace's loopback, up");
+                return Some(e);
+            }
             Sys::Umount { target, flags } => (
                 "umount2",
                 vec![
