@@ -71,7 +71,8 @@ pub fn check_keys(op: &str, map: &Map, valid: &[&str], extra: &[&str]) -> RResul
     ))
 }
 
-/// The Rhai type name, for messages.
+/// A value's type as scripts know it (int, string, map, Process...), for
+/// messages and the REPL: the one place that names types.
 pub fn type_name(v: &Dynamic) -> &'static str {
     match v.type_name() {
         "i64" => "int",
@@ -86,7 +87,7 @@ pub fn type_name(v: &Dynamic) -> &'static str {
         "Fn" => "function pointer",
         "timestamp" => "timestamp",
         t if t.ends_with("Process") => "Process",
-        _ => "value",
+        t => t.rsplit("::").next().unwrap_or(t),
     }
 }
 
@@ -95,7 +96,7 @@ fn want(op: &str, key: &str, what: &str, v: &Dynamic) -> Box<rhai::EvalAltResult
     // "() ()", nor a Rust type path for a Process).
     let t = type_name(v);
     let shown = match t {
-        "()" | "Process" | "function pointer" | "value" => String::new(),
+        "()" | "Process" | "function pointer" => String::new(),
         _ => format!(" ({v})"),
     };
     invalid(op, format!("{key} must be {what}, not {t}{shown}"))

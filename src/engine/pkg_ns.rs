@@ -193,14 +193,7 @@ mod wire {
 
     /// "a function pointer", "a Process"...: what a value is, for errors.
     pub fn what(v: &Dynamic) -> String {
-        if v.is_fnptr() {
-            return "a function pointer".into();
-        }
-        if v.is_timestamp() {
-            return "a timestamp".into();
-        }
-        let t = v.type_name();
-        format!("a {}", t.rsplit("::").next().unwrap_or(t))
+        format!("a {}", super::opts::type_name(v))
     }
 
     fn len(out: &mut Vec<u8>, n: usize, at: &str) -> Result<(), String> {

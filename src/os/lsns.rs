@@ -125,43 +125,18 @@ fn ppid(pid: i32) -> Option<i32> {
         .ok()
 }
 
-/// Undoes the octal escapes of /proc/*/mountinfo ("\040" is a space).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') as u32 * 64
-                + (b[i + 2] - b'0') as u32 * 8
-                + (b[i + 3] - b'0') as u32;
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// nsfs bind mounts of this mount namespace: (kind, inode, mount point).
 fn nsfs_mounts() -> Vec<(Namespace, u64, String)> {
     let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    text.lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            if right.split_whitespace().next()? != "nsfs" {
-                return None;
-            }
-            let f: Vec<&str> = left.split_whitespace().collect();
-            // root is "net:[4026532...]" for a bind of an ns file.
-            let (kind, rest) = f.get(3)?.split_once(":[")?;
+    super::procfs::parse_mountinfo(&text)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.fstype == "nsfs")
+        .filter_map(|m| {
+            // The root of a bind of an ns file is "net:[4026532...]".
+            let (kind, rest) = m.root.split_once(":[")?;
             let inode = rest.strip_suffix(']')?.parse().ok()?;
-            Some((kind.parse().ok()?, inode, unescape(f.get(4)?)))
+            Some((kind.parse().ok()?, inode, m.mount_point))
         })
         .collect()
 }
@@ -286,12 +261,5 @@ mod tests {
         .unwrap();
         assert_eq!(v.len(), 1, "{v:?}");
         assert_eq!(v[0].kind, Namespace::Net);
-    }
-
-    #[test]
-    fn mountinfo_escapes_are_undone() {
-        assert_eq!(unescape("/run/a\\040b"), "/run/a b");
-        assert_eq!(unescape("/plain"), "/plain");
-        assert_eq!(unescape("/trail\\04"), "/trail\\04");
     }
 }

@@ -19,6 +19,8 @@
 //!   none of the mounts involved shared.
 
 use super::procfs::no_such_process;
+/// The mount table as /proc/PID/mountinfo shows it (parsed in os::procfs).
+pub use super::procfs::{parse_mountinfo, MountInfo};
 use super::{Error, Result};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
@@ -52,54 +54,6 @@ pub const FLAGS: &[(&str, MsFlags)] = &[
 const HINT_EPERM: &str = "mounting needs CAP_SYS_ADMIN in the user namespace that owns this mount \
      namespace: run as root, or spawn (or unshare) with [\"user\", \"mount\"]";
 
-/// One line of /proc/PID/mountinfo.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountInfo {
-    /// The mount id (unique in the system while the mount exists).
-    pub id: u32,
-    /// The id of the parent mount (itself for the root of the tree).
-    pub parent: u32,
-    pub major: u32,
-    pub minor: u32,
-    /// The directory of the filesystem that forms this mount's root.
-    pub root: String,
-    /// Where it is mounted, relative to the reader's root.
-    pub mount_point: String,
-    /// Per-mount options ("rw,nosuid,relatime").
-    pub options: String,
-    /// The optional fields: "shared:N", "master:N", "propagate_from:N",
-    /// "unbindable".
-    pub optional: Vec<String>,
-    pub fstype: String,
-    /// The mount source ("proc", "/dev/vda", "none").
-    pub source: String,
-    /// Per-superblock options ("rw,errors=continue").
-    pub super_options: String,
-}
-
-impl MountInfo {
-    /// Propagation as findmnt prints it: "private", "shared", "slave",
-    /// "shared,slave", "unbindable".
-    pub fn propagation(&self) -> String {
-        let has = |p: &str| self.optional.iter().any(|o| o.starts_with(p));
-        let mut v = Vec::new();
-        if has("shared:") {
-            v.push("shared");
-        }
-        if has("master:") {
-            v.push("slave");
-        }
-        if has("unbindable") {
-            v.push("unbindable");
-        }
-        if v.is_empty() {
-            "private".into()
-        } else {
-            v.join(",")
-        }
-    }
-}
-
 /// Checks a path argument before the kernel sees it.
 fn check_path(op: &str, what: &str, p: &str) -> Result<()> {
     if p.is_empty() {
@@ -130,18 +84,11 @@ pub fn flags_from_bits(op: &str, bits: i64) -> Result<MsFlags> {
         })
 }
 
-/// Names the set flags, for messages: "MS_BIND|MS_REC".
+/// Names the set flags, for messages and traces: "MS_BIND|MS_REC" (an
+/// unknown bit in hex).
 pub fn flag_names(f: MsFlags) -> String {
-    let names: Vec<&str> = FLAGS
-        .iter()
-        .filter(|(_, b)| f.contains(*b))
-        .map(|(n, _)| *n)
-        .collect();
-    if names.is_empty() {
-        "0".into()
-    } else {
-        names.join("|")
-    }
+    let table: Vec<(u64, &str)> = FLAGS.iter().map(|(n, b)| (b.bits(), *n)).collect();
+    super::trace::flag_names(f.bits(), &table)
 }
 
 /// The hint for an errno from mount(2).
@@ -344,72 +291,6 @@ pub fn mounts(pid: Option<i64>) -> Result<Vec<MountInfo>> {
     })?;
     parse_mountinfo(&text)
         .map_err(|why| Error::with_errno(&op, Errno::EBADMSG, format!("{path}: {why}")))
-}
-
-/// Parses mountinfo text (see proc(5)):
-/// `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`.
-pub fn parse_mountinfo(text: &str) -> std::result::Result<Vec<MountInfo>, String> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(parse_line)
-        .collect()
-}
-
-fn parse_line(line: &str) -> std::result::Result<MountInfo, String> {
-    let f: Vec<&str> = line.split(' ').collect();
-    let bad = |what: &str| format!("{what} in '{line}'");
-    let sep = f
-        .iter()
-        .skip(6)
-        .position(|x| *x == "-")
-        .map(|i| i + 6)
-        .ok_or_else(|| bad("no '-' separator"))?;
-    if f.len() < sep + 3 || sep < 6 {
-        return Err(bad("too few fields"));
-    }
-    let num = |s: &str, what: &str| s.parse::<u32>().map_err(|_| bad(&format!("bad {what}")));
-    let (major, minor) = f[2].split_once(':').ok_or_else(|| bad("bad major:minor"))?;
-    Ok(MountInfo {
-        id: num(f[0], "mount id")?,
-        parent: num(f[1], "parent id")?,
-        major: num(major, "major")?,
-        minor: num(minor, "minor")?,
-        root: unescape(f[3]),
-        mount_point: unescape(f[4]),
-        options: f[5].to_string(),
-        optional: f[6..sep].iter().map(|s| s.to_string()).collect(),
-        fstype: unescape(f[sep + 1]),
-        source: unescape(f[sep + 2]),
-        super_options: f[sep + 3..].join(" "),
-    })
-}
-
-/// The kernel writes space, tab, newline and backslash in paths as octal
-/// escapes (`\040`); this undoes them.
-fn unescape(s: &str) -> String {
-    if !s.contains('\\') {
-        return s.to_string();
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let oct = b
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match (b[i], oct) {
-            (b'\\', Some(d)) => {
-                let v = d.iter().fold(0u32, |a, c| a * 8 + u32::from(c - b'0'));
-                out.push(u8::try_from(v).unwrap_or(b'?'));
-                i += 4;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -84,6 +84,120 @@ pub fn comm(pid: i64) -> Result<String> {
         .map_err(no_such_process(p))
 }
 
+/// One line of /proc/PID/mountinfo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountInfo {
+    /// The mount id (unique in the system while the mount exists).
+    pub id: u32,
+    /// The id of the parent mount (itself for the root of the tree).
+    pub parent: u32,
+    pub major: u32,
+    pub minor: u32,
+    /// The directory of the filesystem that forms this mount's root.
+    pub root: String,
+    /// Where it is mounted, relative to the reader's root.
+    pub mount_point: String,
+    /// Per-mount options ("rw,nosuid,relatime").
+    pub options: String,
+    /// The optional fields: "shared:N", "master:N", "propagate_from:N",
+    /// "unbindable".
+    pub optional: Vec<String>,
+    pub fstype: String,
+    /// The mount source ("proc", "/dev/vda", "none").
+    pub source: String,
+    /// Per-superblock options ("rw,errors=continue").
+    pub super_options: String,
+}
+
+impl MountInfo {
+    /// Propagation as findmnt prints it: "private", "shared", "slave",
+    /// "shared,slave", "unbindable".
+    pub fn propagation(&self) -> String {
+        let has = |p: &str| self.optional.iter().any(|o| o.starts_with(p));
+        let mut v = Vec::new();
+        if has("shared:") {
+            v.push("shared");
+        }
+        if has("master:") {
+            v.push("slave");
+        }
+        if has("unbindable") {
+            v.push("unbindable");
+        }
+        if v.is_empty() {
+            "private".into()
+        } else {
+            v.join(",")
+        }
+    }
+}
+
+/// Parses mountinfo text (see proc(5)):
+/// `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`.
+pub fn parse_mountinfo(text: &str) -> std::result::Result<Vec<MountInfo>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(parse_line)
+        .collect()
+}
+
+fn parse_line(line: &str) -> std::result::Result<MountInfo, String> {
+    let f: Vec<&str> = line.split(' ').collect();
+    let bad = |what: &str| format!("{what} in '{line}'");
+    let sep = f
+        .iter()
+        .skip(6)
+        .position(|x| *x == "-")
+        .map(|i| i + 6)
+        .ok_or_else(|| bad("no '-' separator"))?;
+    if f.len() < sep + 3 || sep < 6 {
+        return Err(bad("too few fields"));
+    }
+    let num = |s: &str, what: &str| s.parse::<u32>().map_err(|_| bad(&format!("bad {what}")));
+    let (major, minor) = f[2].split_once(':').ok_or_else(|| bad("bad major:minor"))?;
+    Ok(MountInfo {
+        id: num(f[0], "mount id")?,
+        parent: num(f[1], "parent id")?,
+        major: num(major, "major")?,
+        minor: num(minor, "minor")?,
+        root: unescape(f[3]),
+        mount_point: unescape(f[4]),
+        options: f[5].to_string(),
+        optional: f[6..sep].iter().map(|s| s.to_string()).collect(),
+        fstype: unescape(f[sep + 1]),
+        source: unescape(f[sep + 2]),
+        super_options: f[sep + 3..].join(" "),
+    })
+}
+
+/// The kernel writes space, tab, newline and backslash in paths as octal
+/// escapes (`\040`); this undoes them.
+fn unescape(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let oct = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], oct) {
+            (b'\\', Some(d)) => {
+                let v = d.iter().fold(0u32, |a, c| a * 8 + u32::from(c - b'0'));
+                out.push(u8::try_from(v).unwrap_or(b'?'));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The inode numbers the kernel gives the namespaces it starts with
 /// (include/linux/proc_ns.h). Mount and network namespaces have none fixed.
 fn initial_inode(kind: Namespace) -> Option<u64> {
@@ -102,11 +216,12 @@ fn initial_inode(kind: Namespace) -> Option<u64> {
 /// unique system-wide, so two processes whose root mounts share an id are
 /// in the same mount namespace.
 fn root_mount_id(mountinfo: &str) -> Option<u64> {
-    mountinfo
-        .lines()
+    parse_mountinfo(mountinfo)
+        .ok()?
+        .iter()
         .rev()
-        .filter(|l| l.split_whitespace().nth(4) == Some("/"))
-        .find_map(|l| l.split_whitespace().next()?.parse().ok())
+        .find(|m| m.mount_point == "/")
+        .map(|m| u64::from(m.id))
 }
 
 /// Whether this process is in the namespace of a kind that the system (or
@@ -176,6 +291,13 @@ mod tests {
         );
         let e = ns_link(Some(i32::MAX as i64), Namespace::Uts).unwrap_err();
         assert_eq!(e.errno, Some(Errno::ESRCH), "{e}");
+    }
+
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(unescape("/run/a\\040b"), "/run/a b");
+        assert_eq!(unescape("/plain"), "/plain");
+        assert_eq!(unescape("/trail\\04"), "/trail\\04");
     }
 
     #[test]

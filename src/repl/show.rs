@@ -9,28 +9,7 @@ const WIDTH: usize = 100;
 
 /// The script type of a value: int, string, map, Process...
 pub fn type_name(v: &Dynamic) -> String {
-    if v.is::<Process>() {
-        return "Process".into();
-    }
-    let t = v.type_name();
-    match t {
-        "i64" | "i32" => "int".into(),
-        "f64" | "f32" => "float".into(),
-        "()" => "()".into(),
-        t => {
-            let t = t.strip_prefix("rhai::").unwrap_or(t);
-            let short = t.rsplit("::").next().unwrap_or(t);
-            match short {
-                "ImmutableString" | "String" => "string".into(),
-                "Array" => "array".into(),
-                "Map" => "map".into(),
-                "Blob" => "blob".into(),
-                "FnPtr" => "Fn".into(),
-                "Instant" => "timestamp".into(),
-                s => s.to_string(),
-            }
-        }
-    }
+    crate::engine::opts::type_name(v).to_string()
 }
 
 /// `=> VALUE : TYPE`, or for a Process its description.

@@ -256,32 +256,6 @@ pub const CLONE_NAMES: &[(u64, &str)] = &[
     (super::super::sys::CLONE_INTO_CGROUP, "CLONE_INTO_CGROUP"),
 ];
 
-/// mount(2) flags as strace names them, lowest bit first.
-pub(super) const MS_NAMES: &[(u64, &str)] = &[
-    (libc::MS_RDONLY, "MS_RDONLY"),
-    (libc::MS_NOSUID, "MS_NOSUID"),
-    (libc::MS_NODEV, "MS_NODEV"),
-    (libc::MS_NOEXEC, "MS_NOEXEC"),
-    (libc::MS_SYNCHRONOUS, "MS_SYNCHRONOUS"),
-    (libc::MS_REMOUNT, "MS_REMOUNT"),
-    (libc::MS_MANDLOCK, "MS_MANDLOCK"),
-    (libc::MS_DIRSYNC, "MS_DIRSYNC"),
-    (libc::MS_NOATIME, "MS_NOATIME"),
-    (libc::MS_NODIRATIME, "MS_NODIRATIME"),
-    (libc::MS_BIND, "MS_BIND"),
-    (libc::MS_MOVE, "MS_MOVE"),
-    (libc::MS_REC, "MS_REC"),
-    (libc::MS_SILENT, "MS_SILENT"),
-    (libc::MS_POSIXACL, "MS_POSIXACL"),
-    (libc::MS_UNBINDABLE, "MS_UNBINDABLE"),
-    (libc::MS_PRIVATE, "MS_PRIVATE"),
-    (libc::MS_SLAVE, "MS_SLAVE"),
-    (libc::MS_SHARED, "MS_SHARED"),
-    (libc::MS_RELATIME, "MS_RELATIME"),
-    (libc::MS_STRICTATIME, "MS_STRICTATIME"),
-    (libc::MS_LAZYTIME, "MS_LAZYTIME"),
-];
-
 const OPEN_NAMES: &[(u64, &str)] = &[
     (libc::O_WRONLY as u64, "O_WRONLY"),
     (libc::O_RDWR as u64, "O_RDWR"),
@@ -1065,7 +1039,9 @@ impl Plan {
                     opt(src),
                     s(target),
                     opt(fstype),
-                    konst(flag_names(*flags, MS_NAMES)),
+                    konst(super::super::mount::flag_names(
+                        nix::mount::MsFlags::from_bits_retain(*flags),
+                    )),
                     opt(data),
                 ],
             ),
