@@ -4,6 +4,11 @@
 # these machines are noisy, so only figures from one run are compared.
 #
 #   bench/run.sh            # full run (N=1000 in-script spawns)
+#
+# Sections: 1 one-shot start (interleaved pairs against unshare; hyperfine
+# against the others), 2 in-script spawns per namespace set against the C
+# floor, 3 spawn cost against the memory the script holds, 4 in_ns,
+# 5 netns churn, 6 peak RSS.
 #   N=200 RUNS=50 bench/run.sh   # quicker
 #
 # Needs root (the full namespace set as util-linux and bwrap run it), and
@@ -39,7 +44,11 @@ echo "$(uname -r), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -
 echo "nsscript $($NSS --version | cut -d' ' -f2), $(unshare --version), $(bwrap --version), $(hyperfine --version)"
 
 echo
-echo "== 1. one-shot (whole process, hyperfine, $RUNS runs each)"
+echo "== 1a. one-shot: nsscript FILE against unshare, full set (interleaved pairs)"
+python3 bench/pairs.py "$RUNS" nsscript-file "$NSS bench/oneshot_full.rhai" unshare-full "$UNSHARE"
+
+echo
+echo "== 1b. one-shot (whole process, hyperfine, $RUNS runs each)"
 hyperfine -N --warmup 20 --runs "$RUNS" --style none --export-json "$OUT/oneshot.json" \
     -n nsscript-full "$NSS -e '$FULL_NSS'" \
     -n unshare-full "$UNSHARE" \
@@ -78,13 +87,47 @@ print(f'  {\"$set\":<8} {a:10.1f} {b:10.1f} {r:6.2f}x {t:>5} {v}')"
 done
 
 echo
-echo "== 3. churn: $N network namespaces created and dropped in one script"
+echo "== 3. spawn cost against the memory the script holds (microseconds per spawn)"
+printf "  %-5s %6s %10s %12s %10s\n" set MiB nsscript c-fork c-vm
+M=$((N / 4))
+for set in uts full; do
+    for mb in 0 64 512; do
+        a=$($NSS bench/spawn_loop.rhai "$set" "$M" "$mb")
+        f=$("$OUT/floor" "$set" "$M" "$mb" fork)
+        v=$("$OUT/floor" "$set" "$M" "$mb" vm)
+        printf "  %-5s %6s %10.1f %12.1f %10.1f\n" "$set" "$mb" "$a" "$f" "$v"
+        echo "$set $mb $a $f $v" >>"$OUT/memory.txt"
+    done
+done
+python3 - "$OUT/memory.txt" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    s, mb, a, f, v = line.split()
+    rows[(s, int(mb))] = (float(a), float(f), float(v))
+for s in ("uts", "full"):
+    r = rows[(s, 512)][0] / rows[(s, 0)][0]
+    print(f"  {s}: 512 MiB / 0 MiB = {r:.2f}x   (target <= 1.2x) {'ok' if r <= 1.2 else 'MISSED'}")
+for mb in (0, 64, 512):
+    a, f, v = rows[("full", mb)]
+    print(f"  full at {mb} MiB: nsscript / C fork floor = {a / f:.2f}x (target <= 1.0x) {'ok' if a <= f else 'MISSED'}; / C vm floor = {a / v:.2f}x")
+PY
+rm -f "$OUT/memory.txt"
+
+echo
+echo "== 4. in_ns copies the interpreter (microseconds per closure)"
+for mb in 0 512; do
+    printf "  %4s MiB: %10.1f\n" "$mb" "$($NSS bench/in_ns_loop.rhai $((N / 10)) "$mb")"
+done
+
+echo
+echo "== 5. churn: $N network namespaces created and dropped in one script"
 a=$($NSS bench/netns_churn.rhai "$N")
 b=$("$OUT/floor" net "$N")
 python3 -c "a, b = float('$a'), float('$b'); print(f'  nsscript {a:.1f} us per netns, c-floor {b:.1f} us, ratio {a/b:.2f}x')"
 
 echo
-echo "== 4. peak RSS (GNU time, KiB)"
+echo "== 6. peak RSS (GNU time, KiB)"
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 for name in nsscript-full unshare-full bwrap-full nsscript-e-1 c-floor-full; do
     case $name in

@@ -204,6 +204,7 @@ fn run_text(name: &str, text: &str, args: &[String]) -> i32 {
 /// nsscript. Taking the terminal back from the background raises SIGTTOU,
 /// which a shell ignores.
 fn take_signals() {
+    os::signals::init();
     os::signals::catch(None);
     if std::io::stdin().is_terminal() {
         // SAFETY: setting a disposition at start, before any child.

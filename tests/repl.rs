@@ -336,7 +336,10 @@ fn ctrl_c_interrupts_a_sleep_and_the_repl_goes_on() {
         let s = t.wait_for("the background child's pid", |s| pid_in(s).is_some());
         let bg = pid_in(&s).unwrap_or_default();
         t.line("sleep(10000); print(\"not interrupted\")");
-        t.wait_until_busy("in nanosleep", |wchan, _| wchan.contains("nanosleep"));
+        // sleep() waits in poll(2), on the pipe signals wake.
+        t.wait_until_busy("in sleep", |wchan, state| {
+            state == Some('S') && (wchan.contains("poll") || wchan.contains("wait_woken"))
+        });
         let start = Instant::now();
         t.key("C-c");
         t.wait_text("interrupted");

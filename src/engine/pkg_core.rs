@@ -101,19 +101,11 @@ fn pid_arg(op: &str, pid: i64) -> RResult<i64> {
     Ok(pid)
 }
 
-/// Sleeps for `total`, in steps, stopping with EINTR when interrupted
-/// (Ctrl-C in the REPL).
+/// Sleeps for `total`, stopping with EINTR when interrupted (Ctrl-C in
+/// the REPL, a signal nsscript passes on: os::signals).
 fn sleep_for(total: std::time::Duration) -> RResult<()> {
-    let mut left = total;
-    let start = std::time::Instant::now();
-    while !left.is_zero() {
-        let ts = nix::sys::time::TimeSpec::from_duration(left);
-        let req = libc::timespec {
-            tv_sec: ts.tv_sec(),
-            tv_nsec: ts.tv_nsec(),
-        };
-        // SAFETY: nanosleep with a valid request and no remainder.
-        unsafe { libc::nanosleep(&req, std::ptr::null_mut()) };
+    let deadline = std::time::Instant::now().checked_add(total);
+    loop {
         if os::interrupted() {
             return Err(os_err(os::Error::with_errno(
                 "sleep",
@@ -121,9 +113,12 @@ fn sleep_for(total: std::time::Duration) -> RResult<()> {
                 "interrupted",
             )));
         }
-        left = total.saturating_sub(start.elapsed());
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Ok(());
+        }
+        os::signals::wait_until(&[], &mut [], deadline)
+            .map_err(|e| os_err(os::Error::sys("sleep", e)))?;
     }
-    Ok(())
 }
 
 /// The clocks `clock()` reads, by name.

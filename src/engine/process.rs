@@ -122,7 +122,8 @@ fn pass_on(sig: libc::c_int, all: &[Rc<RefCell<Child>>]) {
         if !running {
             return;
         }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        // Until a child exits (SIGCHLD wakes it) or the grace is over.
+        let _ = os::signals::wait_until(&[], &mut [], Some(deadline));
     }
 }
 

@@ -56,20 +56,11 @@ impl Returning {
     /// and the result is an EINTR error. Dropping `self` early kills and
     /// reaps the child as well: none is ever left behind.
     pub fn result(mut self, interrupted: &dyn Fn() -> bool) -> Result<(Vec<u8>, i32)> {
-        let mut bytes = Vec::new();
-        let mut buf = [0u8; 8192];
-        loop {
-            match nix::unistd::read(&self.result, &mut buf) {
-                Ok(0) => break,
-                Ok(n) => bytes.extend_from_slice(&buf[..n]),
-                Err(Errno::EINTR) => {
-                    if interrupted() {
-                        return Err(self.child.interrupted_error("in_ns"));
-                    }
-                }
-                Err(e) => return Err(Error::sys("in_ns: read the result", e)),
-            }
-        }
+        let bytes = match super::process::spawn::read_to_eof(&self.result, interrupted) {
+            Ok(b) => b,
+            Err(Errno::EINTR) => return Err(self.child.interrupted_error("in_ns")),
+            Err(e) => return Err(Error::sys("in_ns: read the result", e)),
+        };
         let code = self.child.wait(None, interrupted)?;
         Ok((bytes, code))
     }

@@ -38,6 +38,7 @@ pub fn history_path() -> Option<PathBuf> {
 /// and `wait` to stop. Only an atomic store: async-signal-safe.
 extern "C" fn on_sigint(_: libc::c_int) {
     os::set_interrupted(true);
+    os::signals::wake();
 }
 
 /// Installs the handler without SA_RESTART, so a blocking call returns
@@ -95,6 +96,11 @@ pub fn run() -> i32 {
             }
         }
     }
+    // The self-pipe every wait polls, and the other signals nsscript
+    // passes on to its children (SIGINT is the REPL's own, below).
+    os::signals::init();
+    os::signals::catch(Some(libc::SIGINT));
+    os::signals::nudge_editor(true);
     if let Err(e) = install_sigint() {
         eprintln!("nsscript: cannot install the Ctrl-C handler: {e}");
     }
@@ -117,12 +123,16 @@ pub fn run() -> i32 {
     );
     let code = repl.main_loop();
     process::reap_all();
-    code
+    // A signal nsscript passes on ends the session as it ends a script.
+    os::signals::received().map_or(code, |sig| 128 + sig)
 }
 
 impl Repl {
     fn main_loop(&mut self) -> i32 {
         loop {
+            if os::signals::received().is_some() {
+                return 1;
+            }
             match self.rl.readline(PROMPT) {
                 Ok(input) => {
                     if input.trim().is_empty() {
@@ -139,6 +149,8 @@ impl Repl {
                     }
                     self.refresh_names();
                 }
+                // A signal nsscript passes on (SIGTERM...) ends the session.
+                Err(_) if os::signals::received().is_some() => return 1,
                 // Ctrl-C at the prompt drops the input, not the REPL.
                 Err(ReadlineError::Interrupted) => continue,
                 Err(ReadlineError::Eof) => return 0,

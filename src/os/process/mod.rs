@@ -62,29 +62,40 @@ fn wait_for(
     interrupted: &dyn Fn() -> bool,
 ) -> std::result::Result<i32, Errno> {
     loop {
+        // Everything that has ended, without blocking.
+        loop {
+            let mut st: libc::c_int = 0;
+            // SAFETY: waitpid for any child, into a local.
+            let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+            if r == 0 {
+                break;
+            }
+            if r < 0 {
+                match Errno::last() {
+                    Errno::EINTR => continue,
+                    // No child at all: ours is gone, or was reaped.
+                    e => return status.get().ok_or(e),
+                }
+            }
+            let code = if libc::WIFSIGNALED(st) {
+                128 + libc::WTERMSIG(st)
+            } else {
+                libc::WEXITSTATUS(st)
+            };
+            if r == pid {
+                status.set(Some(code));
+            } else {
+                record(r, code);
+            }
+        }
         if let Some(s) = status.get() {
             return Ok(s);
         }
-        let mut st: libc::c_int = 0;
-        // SAFETY: waitpid for any child, into a local.
-        let r = unsafe { libc::waitpid(-1, &mut st, 0) };
-        if r < 0 {
-            match Errno::last() {
-                Errno::EINTR if interrupted() => return Err(Errno::EINTR),
-                Errno::EINTR => continue,
-                e => return Err(e),
-            }
+        if interrupted() {
+            return Err(Errno::EINTR);
         }
-        let code = if libc::WIFSIGNALED(st) {
-            128 + libc::WTERMSIG(st)
-        } else {
-            libc::WEXITSTATUS(st)
-        };
-        if r == pid {
-            status.set(Some(code));
-            return Ok(code);
-        }
-        record(r, code);
+        // Until a child exits (SIGCHLD) or a signal arrives.
+        super::signals::wait_until(&[], &mut [], None)?;
     }
 }
 

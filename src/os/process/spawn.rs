@@ -154,6 +154,8 @@ impl Pipes {
 fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     setup::check(op, spec, mode)?;
     sys::check_single_threaded(op)?;
+    // Before there is a child to exit: waits wake on SIGCHLD.
+    crate::os::signals::init();
     let pipes = Pipes::new(op, spec, mode)?;
     let fds = pipes.fds();
     let share = mode == Mode::Spawn && sys::SHARES_MEMORY && sys::has_clone3();
@@ -324,30 +326,49 @@ fn in_the_copy(ctx: ChildCtx, pipes: Pipes) -> Forked {
     // Closing the report pipe tells the parent the setup is done (as
     // exec's CLOEXEC does for a spawn).
     drop(report.1);
+    crate::os::signals::after_fork();
     Forked::Child
 }
 
 /// Reads the child's reports until EOF: every process of the setup has
 /// exec'd (CLOEXEC) or exited.
 fn collect(op: &str, fd: &OwnedFd) -> Result<Vec<u8>> {
+    read_to_eof(fd, &crate::os::interrupted).map_err(|e| match e {
+        // A child stuck in its setup (a cwd on a dead NFS mount, a FIFO
+        // in place of /dev/null) must not hang nsscript: Ctrl-C or a
+        // signal gives up, and the caller kills the child.
+        Errno::EINTR => Error::with_errno(
+            op,
+            Errno::EINTR,
+            "interrupted while the child was setting up",
+        ),
+        e => Error::sys(format!("{op}: read the child's reports"), e),
+    })
+}
+
+/// Everything a pipe holds until EOF; EINTR as soon as `interrupted`
+/// says so (a signal always wakes the wait: os::signals).
+pub(crate) fn read_to_eof(
+    fd: &OwnedFd,
+    interrupted: &dyn Fn() -> bool,
+) -> std::result::Result<Vec<u8>, Errno> {
     let mut all = Vec::new();
     let mut buf = [0u8; 4096];
+    let mut ready = [0i16];
     loop {
+        if interrupted() {
+            return Err(Errno::EINTR);
+        }
+        let raw = fd.as_raw_fd();
+        match crate::os::signals::wait_until(&[(raw, libc::POLLIN)], &mut ready, None)? {
+            crate::os::signals::Woken::Ready => {}
+            _ => continue,
+        }
         match nix::unistd::read(fd, &mut buf) {
             Ok(0) => return Ok(all),
             Ok(n) => all.extend_from_slice(buf.get(..n).unwrap_or(&[])),
-            // A child stuck in its setup (a cwd on a dead NFS mount, a FIFO
-            // in place of /dev/null) must not hang the REPL: Ctrl-C gives
-            // up, and the caller kills the child.
-            Err(Errno::EINTR) if crate::os::interrupted() => {
-                return Err(Error::with_errno(
-                    op,
-                    Errno::EINTR,
-                    "interrupted while the child was setting up",
-                ))
-            }
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(Error::sys(format!("{op}: read the child's reports"), e)),
+            Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
+            Err(e) => return Err(e),
         }
     }
 }

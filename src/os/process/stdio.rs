@@ -7,7 +7,7 @@ use crate::os::{Context, Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 /// A pipe for one standard stream: (read end, write end), both CLOEXEC.
 pub fn pipe_for(s: Stdio, op: &str) -> Result<Option<(OwnedFd, OwnedFd)>> {
@@ -40,21 +40,18 @@ impl Child {
         let mut input = input.map(|b| (b, 0usize));
         let mut buf = vec![0u8; 65536];
         loop {
-            use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-            let out_fd = self.stdout.as_ref().map(|f| f.as_fd());
-            let err_fd = self.stderr.as_ref().map(|f| f.as_fd());
-            let in_fd = self.stdin.as_ref().map(|f| f.as_fd());
-            let pid_fd = self.pidfd.as_ref().map(|f| f.as_fd());
+            use std::os::fd::AsRawFd;
+            let raw = |f: &Option<OwnedFd>| f.as_ref().map(|f| f.as_raw_fd());
             let mut fds = Vec::with_capacity(4);
             let mut which = Vec::with_capacity(4);
             for (i, fd, ev) in [
-                (0, out_fd, PollFlags::POLLIN),
-                (1, err_fd, PollFlags::POLLIN),
-                (2, in_fd, PollFlags::POLLOUT),
-                (3, pid_fd, PollFlags::POLLIN),
+                (0, raw(&self.stdout), libc::POLLIN),
+                (1, raw(&self.stderr), libc::POLLIN),
+                (2, raw(&self.stdin), libc::POLLOUT),
+                (3, raw(&self.pidfd), libc::POLLIN),
             ] {
                 if let Some(fd) = fd {
-                    fds.push(PollFd::new(fd, ev));
+                    fds.push((fd, ev));
                     which.push(i);
                 }
             }
@@ -63,23 +60,17 @@ impl Child {
             if which.iter().all(|w| *w == 3) {
                 return Ok(());
             }
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {}
-                Err(Errno::EINTR) => {
-                    if interrupted() {
-                        drop(fds);
-                        return Err(self.interrupted_error("wait"));
-                    }
-                    continue;
-                }
-                Err(e) => return Err(Error::sys("wait: poll", e)),
+            if interrupted() {
+                return Err(self.interrupted_error("wait"));
             }
-            let ready: Vec<(usize, bool)> = fds
+            let mut revents = vec![0i16; fds.len()];
+            crate::os::signals::wait_until(&fds, &mut revents, None)
+                .map_err(|e| Error::sys("wait: poll", e))?;
+            let ready: Vec<(usize, bool)> = revents
                 .iter()
                 .zip(&which)
-                .map(|(f, w)| (*w, f.revents().map(|r| !r.is_empty()).unwrap_or(false)))
+                .map(|(r, w)| (*w, *r != 0))
                 .collect();
-            drop(fds);
             let mut exited = false;
             for (w, ready) in ready {
                 if !ready {
@@ -157,17 +148,26 @@ impl Child {
         })?;
         let mut off = 0;
         while off < data.len() {
+            // A child that never reads fills the pipe: Ctrl-C or a signal
+            // gives up.
+            if crate::os::interrupted() {
+                return Err(Error::with_errno(
+                    "write",
+                    Errno::EINTR,
+                    format!("interrupted after {off} of {} bytes", data.len()),
+                ));
+            }
+            use std::os::fd::AsRawFd;
+            let mut r = [0i16];
+            let ready =
+                crate::os::signals::wait_until(&[(fd.as_raw_fd(), libc::POLLOUT)], &mut r, None)
+                    .map_err(|e| Error::sys("write", e))?;
+            if ready != crate::os::signals::Woken::Ready {
+                continue;
+            }
             match nix::unistd::write(fd, data.get(off..).unwrap_or(&[])) {
                 Ok(n) => off += n,
-                // A child that never reads fills the pipe: Ctrl-C gives up.
-                Err(Errno::EINTR) if crate::os::interrupted() => {
-                    return Err(Error::with_errno(
-                        "write",
-                        Errno::EINTR,
-                        format!("interrupted after {off} of {} bytes", data.len()),
-                    ))
-                }
-                Err(Errno::EINTR) => {}
+                Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
                 Err(e) => return Err(Error::sys("write", e)),
             }
         }
