@@ -549,3 +549,31 @@ fn demo_runs_a_bundled_script_apart_from_the_session() {
         t.wait_text("no bundled demo named \"nosuch\"");
     });
 }
+
+/// SIGTERM to the REPL while it waits at the prompt: the child it started
+/// gets the signal (its `trap` runs), and the session ends.
+#[test]
+fn sigterm_at_the_prompt_reaches_the_children_and_ends_the_session() {
+    with_repl("sigterm", |t| {
+        let flag = t.dir.join("trapped");
+        t.line(&format!(
+            "let p = spawn([\"sh\", \"-c\", \"trap 'echo term > {}; exit 3' TERM; sleep 100 & wait\"], #{{stdin: \"null\"}}); print(`PID=${{p.pid}}`)",
+            flag.display()
+        ));
+        let s = t.wait_for("the child's pid", |s| pid_in(s).is_some());
+        let child = pid_in(&s).unwrap_or_default();
+        let nsscript: i32 = t.pane_pid().parse().unwrap_or(0);
+        assert!(nsscript > 0, "no nsscript pane");
+        util::signal(nsscript, libc::SIGTERM);
+        assert!(
+            util::dies(&nsscript.to_string()),
+            "nsscript {nsscript} outlived SIGTERM"
+        );
+        assert!(util::dies(&child), "the child {child} outlived nsscript");
+        assert_eq!(
+            std::fs::read_to_string(&flag).unwrap_or_default(),
+            "term\n",
+            "the child's trap did not run"
+        );
+    });
+}
