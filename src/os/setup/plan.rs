@@ -167,6 +167,19 @@ impl Op {
         }
     }
 
+    /// openat(AT_FDCWD, path, flags) into `slot` (no file created).
+    pub(super) fn open(step: Step, path: &str, flags: i32, slot: u8) -> Op {
+        Op::new(
+            step,
+            Sys::Open {
+                path: cstr(path),
+                flags,
+                mode: 0,
+                slot,
+            },
+        )
+    }
+
     pub(super) fn note(mut self, n: &'static str) -> Op {
         self.note = Some(n);
         self
@@ -296,15 +309,7 @@ pub fn ns_bits(ns: NsSet) -> u64 {
 /// Ops that open `path`, write `text` in one write(2), and close it: the
 /// way proc files such as uid_map and timens_offsets must be written.
 fn write_file(ops: &mut Vec<Op>, step: Step, path: &str, text: &str) {
-    ops.push(Op::new(
-        step,
-        Sys::Open {
-            path: cstr(path),
-            flags: libc::O_WRONLY | libc::O_CLOEXEC,
-            mode: 0,
-            slot: 0,
-        },
-    ));
+    ops.push(Op::open(step, path, libc::O_WRONLY | libc::O_CLOEXEC, 0));
     ops.push(Op::new(
         step,
         Sys::Write {
@@ -614,14 +619,11 @@ fn stdio_ops(ops: &mut Vec<Op>, spec: &Spec, fds: &Fds) {
                 } else {
                     libc::O_WRONLY
                 };
-                ops.push(Op::new(
+                ops.push(Op::open(
                     Step::Stdio,
-                    Sys::Open {
-                        path: cstr("/dev/null"),
-                        flags: flags | libc::O_CLOEXEC,
-                        mode: 0,
-                        slot: 1,
-                    },
+                    "/dev/null",
+                    flags | libc::O_CLOEXEC,
+                    1,
                 ));
                 ops.push(Op::new(
                     Step::Stdio,
@@ -687,14 +689,11 @@ fn time_ops(ops: &mut Vec<Op>, spec: &Spec, no_exec: bool) {
 }
 
 fn enter_own_time_ns(ops: &mut Vec<Op>) {
-    ops.push(Op::new(
+    ops.push(Op::open(
         Step::TimeNamespace,
-        Sys::Open {
-            path: cstr("/proc/self/ns/time_for_children"),
-            flags: libc::O_RDONLY | libc::O_CLOEXEC,
-            mode: 0,
-            slot: 2,
-        },
+        "/proc/self/ns/time_for_children",
+        libc::O_RDONLY | libc::O_CLOEXEC,
+        2,
     ));
     ops.push(Op::new(
         Step::TimeNamespace,

@@ -402,14 +402,11 @@ pub(super) fn masks(ops: &mut Vec<Op>, spec: &Spec) -> Result<()> {
     if !spec.masked_paths.is_empty() {
         // The mask of a file is the root's /dev/null: make sure there is
         // one, or an ENOENT would read as "nothing to mask".
-        ops.push(Op::new(
+        ops.push(Op::open(
             Step::Masks,
-            Sys::Open {
-                path: cstr("/dev/null"),
-                flags: libc::O_PATH | libc::O_CLOEXEC,
-                mode: 0,
-                slot: 3,
-            },
+            "/dev/null",
+            libc::O_PATH | libc::O_CLOEXEC,
+            3,
         ));
         ops.push(Op::quiet(Step::Masks, Sys::CloseSlot(3)));
     }
