@@ -4,13 +4,14 @@
 //! kernel's structs, which netlink-packet-route does not model.
 
 use super::{Addr, Link, RouteInfo, Shape};
+use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkInfo, LinkLayerType, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType};
-use netlink_packet_route::address::AddressAttribute;
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::collections::HashMap;
-
 
 /// A `Link` from an RTM_NEWLINK message, plus its master's index (resolved
 /// to a name once all links are known).

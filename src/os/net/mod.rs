@@ -26,8 +26,12 @@ use super::{Error, Result};
 use convert::{addr_from, link_from, netem_options, route_from, tbf_options, TCA_OPTIONS};
 use netlink_packet_core::{DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
-use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
 use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use nix::errno::Errno;
@@ -107,6 +111,47 @@ pub struct Route {
     pub via: Option<String>,
     /// The output link.
     pub dev: Option<String>,
+}
+
+impl Route {
+    /// Checks a route before any request: the destination (a network, its
+    /// host bits zero), the gateway, the link's name, and that they agree
+    /// on the address family. Returns (dst, via, is IPv6).
+    #[allow(clippy::type_complexity)]
+    pub fn checked(&self, op: &str) -> Result<(Option<(IpAddr, u8)>, Option<IpAddr>, bool)> {
+        let dst = match self.dst.as_deref() {
+            None | Some("default") => None,
+            Some(d) => Some(parse_network(op, d)?),
+        };
+        let via = match self.via.as_deref() {
+            None => None,
+            Some(v) => Some(
+                v.parse::<IpAddr>()
+                    .map_err(|_| Error::invalid(op, format!("via '{v}' is not an IP address")))?,
+            ),
+        };
+        if via.is_none() && self.dev.is_none() {
+            return Err(Error::invalid(
+                op,
+                "give via (a gateway), dev (a link), or both",
+            ));
+        }
+        if let Some(dev) = &self.dev {
+            check_ifname(op, dev)?;
+        }
+        let v6 = match (dst, via) {
+            (Some((d, _)), Some(g)) if d.is_ipv6() != g.is_ipv6() => {
+                return Err(Error::invalid(
+                    op,
+                    format!("dst {d} and via {g} are of different address families"),
+                ))
+            }
+            (Some((d, _)), _) => d.is_ipv6(),
+            (None, Some(g)) => g.is_ipv6(),
+            (None, None) => false,
+        };
+        Ok((dst, via, v6))
+    }
 }
 
 /// One route of the main table, as `ip route` / `ip -6 route` show it.
@@ -279,25 +324,24 @@ impl Rtnl {
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
         ]));
-        self
-            .request(
-                OP,
-                RouteNetlinkMessage::NewLink(msg),
-                NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-            )
-            .map(drop)
-            .map_err(|e| match e.errno {
-                Some(Errno::EEXIST) if peer_netns.is_some() => e.hint(format!(
-                    "a link named '{a}' already exists here, or '{b}' in the peer's namespace: \
+        self.request(
+            OP,
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+        .map_err(|e| match e.errno {
+            Some(Errno::EEXIST) if peer_netns.is_some() => e.hint(format!(
+                "a link named '{a}' already exists here, or '{b}' in the peer's namespace: \
                      pick other names or link_del it first"
-                )),
-                Some(Errno::EEXIST) => e.hint(format!(
-                    "a link named '{a}' or '{b}' already exists here (see links()): \
+            )),
+            Some(Errno::EEXIST) => e.hint(format!(
+                "a link named '{a}' or '{b}' already exists here (see links()): \
                      pick other names or link_del it first"
-                )),
-                Some(Errno::EOPNOTSUPP) => e.hint("this kernel has no veth support (module veth)"),
-                _ => e,
-            })
+            )),
+            Some(Errno::EOPNOTSUPP) => e.hint("this kernel has no veth support (module veth)"),
+            _ => e,
+        })
     }
 
     /// Creates a bridge: `ip link add NAME type bridge`.
@@ -310,21 +354,20 @@ impl Rtnl {
             .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
                 InfoKind::Bridge,
             )]));
-        self
-            .request(
-                OP,
-                RouteNetlinkMessage::NewLink(msg),
-                NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-            )
-            .map(drop)
-            .map_err(|e| match e.errno {
-                Some(Errno::EEXIST) => e.hint(format!(
-                    "a link named '{name}' already exists here (see links()): \
+        self.request(
+            OP,
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+        .map_err(|e| match e.errno {
+            Some(Errno::EEXIST) => e.hint(format!(
+                "a link named '{name}' already exists here (see links()): \
                      pick another name or link_del it first"
-                )),
-                Some(Errno::EOPNOTSUPP) => e.hint("this kernel has no bridge support (module bridge)"),
-                _ => e,
-            })
+            )),
+            Some(Errno::EOPNOTSUPP) => e.hint("this kernel has no bridge support (module bridge)"),
+            _ => e,
+        })
     }
 
     /// Deletes a link: `ip link del NAME`. Deleting one end of a veth pair
@@ -334,12 +377,13 @@ impl Rtnl {
         check_ifname(OP, name)?;
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.to_string()));
-        self
-            .request(OP, RouteNetlinkMessage::DelLink(msg), NLM_F_ACK)
+        self.request(OP, RouteNetlinkMessage::DelLink(msg), NLM_F_ACK)
             .map(drop)
             .map_err(|e| match e.errno {
                 Some(Errno::ENODEV) => e.hint(no_such_link(name)),
-                Some(Errno::EOPNOTSUPP) => e.hint(format!("'{name}' cannot be deleted (lo never can)")),
+                Some(Errno::EOPNOTSUPP) => {
+                    e.hint(format!("'{name}' cannot be deleted (lo never can)"))
+                }
                 _ => e,
             })
     }
@@ -408,9 +452,9 @@ impl Rtnl {
                 Some(Errno::EBUSY) if s.name.is_some() => {
                     e.hint(format!("'{name}' is up: set it down before renaming it"))
                 }
-                Some(Errno::EEXIST) => {
-                    e.hint("a link with that name already exists (here, or in the target namespace)")
-                }
+                Some(Errno::EEXIST) => e.hint(
+                    "a link with that name already exists (here, or in the target namespace)",
+                ),
                 Some(Errno::ESRCH) => e.hint("no process with that pid (for netns)"),
                 Some(Errno::EBADF) => e.hint("the netns fd is not open"),
                 Some(Errno::EINVAL) if s.netns.is_some() && e.detail.is_empty() => e.hint(
@@ -425,58 +469,29 @@ impl Rtnl {
     /// means /32 or /128, as with `ip`).
     pub fn addr_add(&mut self, name: &str, cidr: &str) -> Result<()> {
         const OP: &str = "addr_add";
-        self.addr_change(OP, name, cidr, true).map_err(|e| match e.errno {
-            Some(Errno::EEXIST) => e.hint(format!("'{name}' already has the address {cidr}")),
-            _ => e,
-        })
+        self.addr_change(OP, name, cidr, true)
+            .map_err(|e| match e.errno {
+                Some(Errno::EEXIST) => e.hint(format!("'{name}' already has the address {cidr}")),
+                _ => e,
+            })
     }
 
     /// Removes an address from a link: `ip addr del CIDR dev NAME`.
     pub fn addr_del(&mut self, name: &str, cidr: &str) -> Result<()> {
         const OP: &str = "addr_del";
-        self.addr_change(OP, name, cidr, false).map_err(|e| match e.errno {
-            Some(Errno::EADDRNOTAVAIL) => e.hint(format!(
-                "'{name}' has no address {cidr} (see links(); the prefix length must match)"
-            )),
-            _ => e,
-        })
+        self.addr_change(OP, name, cidr, false)
+            .map_err(|e| match e.errno {
+                Some(Errno::EADDRNOTAVAIL) => e.hint(format!(
+                    "'{name}' has no address {cidr} (see links(); the prefix length must match)"
+                )),
+                _ => e,
+            })
     }
 
     /// Adds a route to the main table: `ip route add DST|default [via GW] [dev DEV]`.
     pub fn route_add(&mut self, r: &Route) -> Result<()> {
         const OP: &str = "route_add";
-        let dst = match r.dst.as_deref() {
-            None | Some("default") => None,
-            Some(d) => Some(parse_network(OP, d)?),
-        };
-        let via = match r.via.as_deref() {
-            None => None,
-            Some(v) => Some(
-                v.parse::<IpAddr>()
-                    .map_err(|_| Error::invalid(OP, format!("via '{v}' is not an IP address")))?,
-            ),
-        };
-        if via.is_none() && r.dev.is_none() {
-            return Err(Error::invalid(
-                OP,
-                "give via (a gateway), dev (a link), or both",
-            ));
-        }
-        if let Some(dev) = &r.dev {
-            check_ifname(OP, dev)?;
-        }
-        let v6 = match (dst, via) {
-            (Some((d, _)), Some(g)) if d.is_ipv6() != g.is_ipv6() => {
-                return Err(Error::invalid(
-                    OP,
-                    format!("dst {d} and via {g} are of different address families"),
-                ))
-            }
-            (Some((d, _)), _) => d.is_ipv6(),
-            (None, Some(g)) => g.is_ipv6(),
-            (None, None) => false,
-        };
-
+        let (dst, via, v6) = r.checked(OP)?;
         let nl = self;
         let mut msg = RouteMessage::default();
         msg.header.address_family = if v6 {
@@ -580,7 +595,10 @@ impl Rtnl {
             parent = TcHandle { major: 1, minor: 1 };
         }
         if s.delay_ns > 0 || s.loss_pct > 0.0 {
-            let handle = TcHandle { major: 10, minor: 0 };
+            let handle = TcHandle {
+                major: 10,
+                minor: 0,
+            };
             self.qdisc(OP, index, parent, handle, "netem", netem_options(s))?;
         }
         Ok(())
@@ -646,7 +664,6 @@ impl Rtnl {
         };
         nl.request(op, req, flags).map(drop)
     }
-
 }
 
 // ---------------------------------------------------------------------------
@@ -965,7 +982,10 @@ mod tests {
         assert_child(in_fresh_netns(|| {
             ok("veth", veth("x0", "x1"))?;
             let e = veth("x0", "x2").err().ok_or("second veth x0 succeeded")?;
-            ensure!(e.op == "veth: RTM_NEWLINK" && e.errno == Some(Errno::EEXIST), "{e:?}");
+            ensure!(
+                e.op == "veth: RTM_NEWLINK" && e.errno == Some(Errno::EEXIST),
+                "{e:?}"
+            );
             ensure!(e.hint.as_deref().unwrap_or("").contains("x0"), "{e:?}");
             let e = bridge("x1").err().ok_or("bridge x1 succeeded")?;
             ensure!(e.errno == Some(Errno::EEXIST), "{e:?}");
@@ -995,7 +1015,10 @@ mod tests {
                 ),
             ] {
                 let e = r.err().ok_or(format!("{op} on a missing link succeeded"))?;
-                ensure!(e.op.starts_with(&format!("{op}: RTM_")) && e.errno == Some(Errno::ENODEV), "{e:?}");
+                ensure!(
+                    e.op.starts_with(&format!("{op}: RTM_")) && e.errno == Some(Errno::ENODEV),
+                    "{e:?}"
+                );
                 ensure!(
                     e.hint.as_deref().unwrap_or("").contains("no link named"),
                     "{e:?}"
@@ -1243,6 +1266,4 @@ mod tests {
             .collect();
         assert_eq!(ours, theirs);
     }
-
 }
-

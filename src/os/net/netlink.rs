@@ -268,8 +268,12 @@ fn dead_or(op: &str, pid: i32, e: Error) -> Error {
     if std::path::Path::new(&format!("/proc/{pid}")).exists() {
         e
     } else {
-        Error::with_errno(op, Errno::ESRCH, format!("process {pid} does not exist (any more)"))
-            .hint("the process exited, or was never there; its namespaces are gone with it")
+        Error::with_errno(
+            op,
+            Errno::ESRCH,
+            format!("process {pid} does not exist (any more)"),
+        )
+        .hint("the process exited, or was never there; its namespaces are gone with it")
     }
 }
 
@@ -296,8 +300,8 @@ fn socket_here(op: &str, domain: i32, ty: i32, proto: i32) -> Result<OwnedFd> {
 /// it back over a socketpair (SCM_RIGHTS); the kernel checks the rights of
 /// whoever opened a socket, and the opener was root in that user namespace.
 pub fn socket_in(op: &str, pid: i32, domain: i32, ty: i32, proto: i32) -> Result<OwnedFd> {
-    let theirs = procfs::ns_link(Some(i64::from(pid)), Namespace::Net)
-        .map_err(|e| dead_or(op, pid, e))?;
+    let theirs =
+        procfs::ns_link(Some(i64::from(pid)), Namespace::Net).map_err(|e| dead_or(op, pid, e))?;
     let ours = procfs::ns_link(None, Namespace::Net)?;
     if theirs == ours {
         return socket_here(op, domain, ty, proto);
@@ -337,14 +341,14 @@ const VIA_SOCKET: u8 = 2;
 /// namespace, opens the socket and passes it back.
 fn socket_via_child(op: &str, pid: i32, domain: i32, ty: i32, proto: i32) -> Result<OwnedFd> {
     use nix::sys::socket::{
-        recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned,
-        MsgFlags, SockFlag, SockType, UnixAddr,
+        recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+        SockFlag, SockType, UnixAddr,
     };
     use std::io::{IoSlice, IoSliceMut};
 
     let mine = procfs::ns_link(None, Namespace::User)?;
-    let theirs = procfs::ns_link(Some(i64::from(pid)), Namespace::User)
-        .map_err(|e| dead_or(op, pid, e))?;
+    let theirs =
+        procfs::ns_link(Some(i64::from(pid)), Namespace::User).map_err(|e| dead_or(op, pid, e))?;
     let mut kinds: NsSet = [Namespace::Net].into_iter().collect();
     if mine != theirs {
         kinds.insert(Namespace::User);

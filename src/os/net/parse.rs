@@ -137,7 +137,10 @@ pub fn parse_time_ms(op: &str, what: &str, s: &str) -> Result<f64> {
     let n: f64 = num.parse().map_err(|_| {
         Error::invalid(
             op,
-            format!("{what} '{}' is not a number with a unit like \"10ms\"", s.escape_debug()),
+            format!(
+                "{what} '{}' is not a number with a unit like \"10ms\"",
+                s.escape_debug()
+            ),
         )
     })?;
     Ok(n * scale)
@@ -182,7 +185,10 @@ pub fn parse_rate_mbit(op: &str, s: &str) -> Result<f64> {
     let n: f64 = num.parse().map_err(|_| {
         Error::invalid(
             op,
-            format!("rate '{}' is not a number with a unit like \"10mbit\"", s.escape_debug()),
+            format!(
+                "rate '{}' is not a number with a unit like \"10mbit\"",
+                s.escape_debug()
+            ),
         )
     })?;
     Ok(n * bits_per_unit / 1e6)

@@ -104,7 +104,10 @@ pub fn only_echo_replies(op: &str, sock: &OwnedFd) -> Result<()> {
         )
     };
     if r < 0 {
-        return Err(Error::sys(format!("{op}: setsockopt(ICMP_FILTER)"), Errno::last()));
+        return Err(Error::sys(
+            format!("{op}: setsockopt(ICMP_FILTER)"),
+            Errno::last(),
+        ));
     }
     Ok(())
 }
@@ -221,7 +224,11 @@ impl Round<'_> {
 /// requests go out in rounds (in round r host i asks host i + r), reading
 /// replies between rounds, so no socket's queue overflows. `interrupted`
 /// is asked between rounds and while waiting.
-pub fn ping_all(hosts: &[Pinger], timeout: Duration, interrupted: &dyn Fn() -> bool) -> Result<PingAll> {
+pub fn ping_all(
+    hosts: &[Pinger],
+    timeout: Duration,
+    interrupted: &dyn Fn() -> bool,
+) -> Result<PingAll> {
     let n = hosts.len();
     if n > usize::from(u16::MAX) {
         return Err(Error::invalid(
@@ -311,7 +318,9 @@ mod tests {
         let req = echo_request(0x1234, 7, 99);
         assert_eq!(checksum(&req), 0);
         // The same packet as an echo reply behind a 20-byte IP header.
-        let mut ip = vec![0x45, 0, 0, 84, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1];
+        let mut ip = vec![
+            0x45, 0, 0, 84, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1,
+        ];
         let mut reply = req;
         reply[0] = ICMP_ECHOREPLY;
         reply[2] = 0;

@@ -62,7 +62,10 @@ fn check_name(op: &str, name: &str) -> Result<()> {
     if name.is_empty() || name.len() > NAME_MAX {
         return Err(Error::invalid(
             op,
-            format!("a node name must have 1 to {NAME_MAX} bytes, not {}", name.len()),
+            format!(
+                "a node name must have 1 to {NAME_MAX} bytes, not {}",
+                name.len()
+            ),
         ));
     }
     if !name.chars().all(ok_char) || name.starts_with(['-', '.']) {
@@ -84,17 +87,27 @@ impl Graph {
             .position(|n| n.name == name)
             .ok_or_else(|| {
                 let known: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
-                Error::with_errno(op, nix::errno::Errno::ENOENT, format!("no node named '{}'", name.escape_debug()))
-                    .hint(if known.is_empty() {
-                        "the topology has no nodes yet: add hosts and switches first".to_string()
-                    } else {
-                        format!("its nodes are {}", known.join(", "))
-                    })
+                Error::with_errno(
+                    op,
+                    nix::errno::Errno::ENOENT,
+                    format!("no node named '{}'", name.escape_debug()),
+                )
+                .hint(if known.is_empty() {
+                    "the topology has no nodes yet: add hosts and switches first".to_string()
+                } else {
+                    format!("its nodes are {}", known.join(", "))
+                })
             })
     }
 
     /// Checks a new node; `ip` overrides the next automatic address.
-    pub fn plan_node(&self, op: &str, name: &str, role: Role, ip: Option<Ipv4Addr>) -> Result<Node> {
+    pub fn plan_node(
+        &self,
+        op: &str,
+        name: &str,
+        role: Role,
+        ip: Option<Ipv4Addr>,
+    ) -> Result<Node> {
         check_name(op, name)?;
         if self.nodes.iter().any(|n| n.name == name) {
             return Err(Error::with_errno(
@@ -248,11 +261,7 @@ impl Graph {
             ));
         }
         for l in &self.links {
-            let mut attrs = format!(
-                "taillabel={}, headlabel={}",
-                q(&l.a_if),
-                q(&l.b_if)
-            );
+            let mut attrs = format!("taillabel={}, headlabel={}", q(&l.a_if), q(&l.b_if));
             if !l.shape.is_none() {
                 attrs.push_str(&format!(", label={}", q(&l.shape.describe())));
             }
@@ -290,7 +299,12 @@ mod tests {
 
     #[test]
     fn names_and_addresses_follow_mininet() {
-        let g = graph(&["h1", "h2"], &["s1"], &[("h1", "s1"), ("h2", "s1"), ("h1", "h2")]).unwrap();
+        let g = graph(
+            &["h1", "h2"],
+            &["s1"],
+            &[("h1", "s1"), ("h2", "s1"), ("h1", "h2")],
+        )
+        .unwrap();
         assert_eq!(g.nodes[0].ip, Some(Ipv4Addr::new(10, 0, 0, 1)));
         assert_eq!(g.nodes[1].ip, Some(Ipv4Addr::new(10, 0, 0, 2)));
         assert_eq!(g.nodes[2].ip, None);
@@ -301,15 +315,25 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            [("h1-eth0", "s1-eth1"), ("h2-eth0", "s1-eth2"), ("h1-eth1", "h2-eth1")]
+            [
+                ("h1-eth0", "s1-eth1"),
+                ("h2-eth0", "s1-eth2"),
+                ("h1-eth1", "h2-eth1")
+            ]
         );
         // Only a host's first interface carries its address.
         assert_eq!(g.links[0].a_ip, Some(Ipv4Addr::new(10, 0, 0, 1)));
         assert_eq!(g.links[2].a_ip, None);
         let dot = g.dot();
         assert!(dot.starts_with("graph topology {"), "{dot}");
-        assert!(dot.contains("\"h1\" [shape=box, label=\"h1\\n10.0.0.1/8\"]"), "{dot}");
-        assert!(dot.contains("\"h1\" -- \"s1\" [taillabel=\"h1-eth0\", headlabel=\"s1-eth1\"]"), "{dot}");
+        assert!(
+            dot.contains("\"h1\" [shape=box, label=\"h1\\n10.0.0.1/8\"]"),
+            "{dot}"
+        );
+        assert!(
+            dot.contains("\"h1\" -- \"s1\" [taillabel=\"h1-eth0\", headlabel=\"s1-eth1\"]"),
+            "{dot}"
+        );
     }
 
     #[test]
@@ -320,13 +344,23 @@ mod tests {
         assert_eq!(e.errno, Some(nix::errno::Errno::EEXIST), "{e:?}");
         let e = graph(&["h1"], &["s1"], &[("h1", "s9")]).unwrap_err();
         assert_eq!(e.errno, Some(nix::errno::Errno::ENOENT), "{e:?}");
-        let e = graph(&[], &["s1", "s2", "s3"], &[("s1", "s2"), ("s2", "s3"), ("s3", "s1")]).unwrap_err();
+        let e = graph(
+            &[],
+            &["s1", "s2", "s3"],
+            &[("s1", "s2"), ("s2", "s3"), ("s3", "s1")],
+        )
+        .unwrap_err();
         assert!(e.detail.contains("loop"), "{e:?}");
         let e = graph(&[], &["s1", "s2"], &[("s1", "s2"), ("s2", "s1")]).unwrap_err();
         assert!(e.detail.contains("loop"), "{e:?}");
         // Hosts do not forward: two paths through a host are no loop.
         assert!(graph(&["h1"], &["s1", "s2"], &[("h1", "s1"), ("h1", "s2")]).is_ok());
-        let e = graph(&["averyveryverylongname"], &["s1"], &[("averyveryverylongname", "s1")]).unwrap_err();
+        let e = graph(
+            &["averyveryverylongname"],
+            &["s1"],
+            &[("averyveryverylongname", "s1")],
+        )
+        .unwrap_err();
         assert!(e.detail.contains("15"), "{e:?}");
         for bad in ["", "a b", "-x", "a/b", "é"] {
             assert!(graph(&[bad], &[], &[]).is_err(), "{bad:?}");
