@@ -72,6 +72,7 @@ pub fn type_name(v: &Dynamic) -> &'static str {
         "Fn" => "function pointer",
         "timestamp" => "timestamp",
         t if t.ends_with("Process") => "Process",
+        t if t.ends_with("Topology") => "Topology",
         _ => "value",
     }
 }

@@ -16,6 +16,7 @@
 
 mod convert;
 mod netlink;
+pub mod node;
 pub mod parse;
 pub mod ping;
 pub mod topo;
@@ -302,8 +303,21 @@ impl Rtnl {
     /// Creates a veth pair: `ip link add A type veth peer name B [netns
     /// NSFD]`. With `peer_netns` (an open network namespace file) the peer
     /// is born in that namespace (IFLA_NET_NS_FD on the peer), so it never
-    /// exists here, and no move is needed.
-    pub fn veth(&mut self, a: &str, b: &str, peer_netns: Option<BorrowedFd>) -> Result<()> {
+    /// exists here, and no move is needed. `indexes` asks for the two
+    /// ends' interface indexes (when free in their namespaces).
+    ///
+    /// The kernel handles a veth end's carrier changes at once only when
+    /// its index differs from its peer's (linkwatch_urgent_event);
+    /// otherwise up to a second later, and a bridge port stays disabled
+    /// that long. Two namespaces each counting from 1 often give both ends
+    /// the same index: pass indexes that differ.
+    pub fn veth(
+        &mut self,
+        a: &str,
+        b: &str,
+        peer_netns: Option<BorrowedFd>,
+        indexes: Option<(u32, u32)>,
+    ) -> Result<()> {
         const OP: &str = "veth";
         check_ifname(OP, a)?;
         check_ifname(OP, b)?;
@@ -319,6 +333,10 @@ impl Rtnl {
             peer.attributes.push(LinkAttribute::NetNsFd(ns.as_raw_fd()));
         }
         let mut msg = LinkMessage::default();
+        if let Some((ia, ib)) = indexes {
+            msg.header.index = ia;
+            peer.header.index = ib;
+        }
         msg.attributes.push(LinkAttribute::IfName(a.to_string()));
         msg.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Veth),
@@ -684,7 +702,7 @@ pub fn link_index(name: &str) -> Result<u32> {
 
 /// Creates a veth pair: `ip link add A type veth peer name B`.
 pub fn veth(a: &str, b: &str) -> Result<()> {
-    Rtnl::open("veth")?.veth(a, b, None)
+    Rtnl::open("veth")?.veth(a, b, None, None)
 }
 
 /// Creates a bridge: `ip link add NAME type bridge`.
