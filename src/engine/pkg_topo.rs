@@ -74,6 +74,8 @@ struct Live {
     next_index: u32,
     /// Whether every link end has been seen up since the last link.
     settled: bool,
+    /// Whether static_arp ran since the last link.
+    arp_static: bool,
 }
 
 /// The first interface index links are given.
@@ -94,6 +96,7 @@ impl Topology {
             stopped: false,
             next_index: FIRST_INDEX,
             settled: true,
+            arp_static: false,
         })))
     }
 
@@ -280,6 +283,7 @@ impl Live {
             .rhai()?;
         self.next_index += 2;
         self.settled = false;
+        self.arp_static = false;
         let ends = [
             (&mut *na, &plan.a_if, plan.a_ip, plan.a),
             (&mut *nb, &plan.b_if, plan.b_ip, plan.b),
@@ -359,6 +363,38 @@ impl Live {
         }
     }
 
+    /// Mininet's staticArp: a permanent neighbour entry in every host for
+    /// every other host's address, so no ARP is needed. Returns how many.
+    fn static_arp(&mut self, op: &str) -> RResult<i64> {
+        self.check(op)?;
+        let addressed: Vec<(usize, String, std::net::Ipv4Addr)> = self
+            .graph
+            .links
+            .iter()
+            .flat_map(|l| [(l.a, &l.a_if, l.a_ip), (l.b, &l.b_if, l.b_ip)])
+            .filter_map(|(i, name, ip)| Some((i, name.clone(), ip?)))
+            .collect();
+        let mut ends = Vec::new();
+        for (i, name, ip) in addressed {
+            let links = self.nodes[i].nl.links().rhai()?;
+            let Some(l) = links.iter().find(|l| l.name == name) else {
+                continue;
+            };
+            ends.push((i, l.index, ip, mac_bytes(&l.mac)));
+        }
+        let mut made = 0;
+        for (i, index, _, _) in &ends {
+            for (j, _, ip, mac) in &ends {
+                if i != j {
+                    self.nodes[*i].nl.neigh_permanent(*index, *ip, mac).rhai()?;
+                    made += 1;
+                }
+            }
+        }
+        self.arp_static = true;
+        Ok(made)
+    }
+
     fn pingall(&mut self, op: &str, o: &Map) -> RResult<Map> {
         self.check(op)?;
         opts::check_keys(op, o, &["timeout"], &[])?;
@@ -371,6 +407,19 @@ impl Live {
         }
         // Packets sent before a link is up would be lost for nothing.
         self.wait_up(SETTLE)?;
+        // Every pair needs an ARP entry on each side, and the kernel keeps
+        // gc_thresh3 dynamic entries for all namespaces, the host's too:
+        // past half of that, permanent entries (which do not count) spare
+        // the host's own neighbour table.
+        let hosts = self
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.role == Role::Host)
+            .count();
+        if !self.arp_static && hosts * hosts.saturating_sub(1) > neigh_limit() / 2 {
+            self.static_arp(op)?;
+        }
         let mut who = Vec::new();
         let mut pingers = Vec::new();
         for (i, n) in self.graph.nodes.iter().enumerate() {
@@ -407,8 +456,25 @@ impl Live {
         m.insert("lost".into(), lost.into());
         m.insert("rtt_avg_ms".into(), r.rtt_avg_ms.into());
         m.insert("rtt_max_ms".into(), r.rtt_max_ms.into());
+        m.insert("static_arp".into(), self.arp_static.into());
         Ok(m)
     }
+}
+
+/// "aa:bb:cc:dd:ee:ff" as bytes.
+fn mac_bytes(mac: &str) -> Vec<u8> {
+    mac.split(':')
+        .filter_map(|b| u8::from_str_radix(b, 16).ok())
+        .collect()
+}
+
+/// net.ipv4.neigh.default.gc_thresh3: how many dynamic neighbour entries
+/// the kernel keeps, all network namespaces together.
+fn neigh_limit() -> usize {
+    std::fs::read_to_string("/proc/sys/net/ipv4/neigh/default/gc_thresh3")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1024)
 }
 
 /// Two different elements of a slice, both mutable.
@@ -777,8 +843,11 @@ pub mod topo_fns {
     /// One ICMP echo request from every host to every other host, all in
     /// flight at once from raw sockets inside the hosts, as Mininet's
     /// pingall does one by one. Returns `#{pairs, sent, received, lost,
-    /// rtt_avg_ms, rtt_max_ms}`; `lost` names the pairs without a reply
-    /// ("h1->h2"). Replies are awaited 1 s after the last request.
+    /// rtt_avg_ms, rtt_max_ms, static_arp}`; `lost` names the pairs without a reply
+    /// ("h1->h2"). Replies are awaited 1 s after the last request. Past
+    /// about 20 hosts it first calls `t.static_arp()` (`static_arp` in the
+    /// result says so), so many pairs do not crowd the host's neighbour
+    /// table.
     ///
     /// ```rhai
     /// import "net" as net;
@@ -800,6 +869,24 @@ pub mod topo_fns {
     #[rhai_fn(name = "pingall", return_raw)]
     pub fn pingall_opts(t: &mut Topology, options: Map) -> RResult<Map> {
         t.0.borrow_mut().pingall("pingall", &options)
+    }
+
+    /// Mininet's staticArp (`mn --arp`): a permanent neighbour entry in
+    /// every host for every other host, so no ARP request is ever sent.
+    /// Needed past about 30 hosts talking all to all: the kernel's
+    /// neighbour table holds gc_thresh3 (1024) dynamic entries for all
+    /// network namespaces together, and that limit is the host's to set.
+    /// Returns the number of entries made.
+    ///
+    /// ```rhai
+    /// import "net" as net;
+    /// let t = net::single(50);
+    /// t.static_arp();            // 2450 entries
+    /// print(t.pingall().received);   // 2450
+    /// ```
+    #[rhai_fn(name = "static_arp", return_raw)]
+    pub fn static_arp(t: &mut Topology) -> RResult<i64> {
+        t.0.borrow_mut().static_arp("static_arp")
     }
 
     /// The topology as Graphviz DOT text: hosts as boxes with their

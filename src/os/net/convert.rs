@@ -203,6 +203,7 @@ pub fn request_name(m: &RouteNetlinkMessage) -> &'static str {
         NewRoute(_) => "RTM_NEWROUTE",
         DelRoute(_) => "RTM_DELROUTE",
         GetRoute(_) => "RTM_GETROUTE",
+        NewNeighbour(_) => "RTM_NEWNEIGH",
         NewQueueDiscipline(_) => "RTM_NEWQDISC",
         DelQueueDiscipline(_) => "RTM_DELQDISC",
         GetQueueDiscipline(_) => "RTM_GETQDISC",

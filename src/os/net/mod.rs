@@ -25,10 +25,15 @@ pub use netlink::{netns_fd, socket_in, Rtnl};
 
 use super::{Error, Result};
 use convert::{addr_from, link_from, netem_options, route_from, tbf_options, TCA_OPTIONS};
-use netlink_packet_core::{DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use netlink_packet_core::{
+    DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE,
+};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -595,6 +600,34 @@ impl Rtnl {
         out.sort_by_key(|r| r.family != "inet");
         Ok(out)
     }
+    /// A permanent neighbour entry, as `ip neigh replace IP lladdr MAC dev
+    /// NAME nud permanent`: IPv4 address `ip` is at link-layer address
+    /// `mac` on link `index`, without ARP. Permanent entries do not count
+    /// against the neighbour table's gc_thresh3, which all namespaces share.
+    pub fn neigh_permanent(
+        &mut self,
+        index: u32,
+        ip: std::net::Ipv4Addr,
+        mac: &[u8],
+    ) -> Result<()> {
+        const OP: &str = "static_arp";
+        let mut msg = NeighbourMessage::default();
+        msg.header.family = AddressFamily::Inet;
+        msg.header.ifindex = index;
+        msg.header.state = NeighbourState::Permanent;
+        msg.header.kind = RouteType::Unicast;
+        msg.attributes
+            .push(NeighbourAttribute::Destination(NeighbourAddress::Inet(ip)));
+        msg.attributes
+            .push(NeighbourAttribute::LinkLayerAddress(mac.to_vec()));
+        self.request(
+            OP,
+            RouteNetlinkMessage::NewNeighbour(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+        )
+        .map(drop)
+    }
+
     /// Shapes what leaves link `name`, as `tc qdisc add dev NAME root ...`
     /// does: netem for delay and loss; tbf for the rate, with netem under
     /// it (parent 1:1) when both are asked, as Mininet's TCLink stacks them.
