@@ -76,6 +76,9 @@ struct Live {
     settled: bool,
     /// Whether static_arp ran since the last link.
     arp_static: bool,
+    /// What `t.start` started: stopped with the nodes (a process in a
+    /// node's network namespace would keep it alive).
+    started: Vec<Process>,
 }
 
 /// The first interface index links are given.
@@ -97,6 +100,7 @@ impl Topology {
             next_index: FIRST_INDEX,
             settled: true,
             arp_static: false,
+            started: Vec::new(),
         })))
     }
 
@@ -148,16 +152,20 @@ impl Live {
         if std::mem::replace(&mut self.stopped, true) {
             return;
         }
+        for p in std::mem::take(&mut self.started) {
+            p.0.borrow_mut().kill_and_reap();
+        }
         let nodes = std::mem::take(&mut self.nodes);
         for n in &nodes {
-            // An unprivileged node is the helper's child: killing it first
-            // lets the helper reap it and end by itself.
             if n.proc.pid() != n.pid {
+                // An unprivileged node is its helper's child: the helper
+                // reaps it and then ends by itself, leaving no orphan.
                 // SAFETY: kill of a process the helper has not reaped yet
                 // (the helper lives until it has), so the pid is still its.
                 unsafe { libc::kill(n.pid, libc::SIGKILL) };
+            } else {
+                let _ = n.proc.0.borrow().signal(nix::sys::signal::Signal::SIGKILL);
             }
-            let _ = n.proc.0.borrow().signal(nix::sys::signal::Signal::SIGKILL);
         }
         for n in nodes {
             let _ = n.proc.0.borrow_mut().wait(None, &|| false);
@@ -632,7 +640,12 @@ fn run_in(t: &Topology, name: &str, cmd: &Dynamic, mut o: Map) -> RResult<Map> {
 fn start_in(t: &Topology, name: &str, cmd: &Dynamic, o: &Map) -> RResult<Process> {
     const OP: &str = "start";
     let spec = t.0.borrow().program(OP, name, cmd, o)?;
-    Ok(Process::register(os::spawn::spawn(&spec).rhai()?))
+    let p = Process::register(os::spawn::spawn(&spec).rhai()?);
+    let mut l = t.0.borrow_mut();
+    // Forget those that have ended, so a long script does not pile them up.
+    l.started.retain(|q| q.0.borrow_mut().running());
+    l.started.push(p.clone());
+    Ok(p)
 }
 
 fn svg_impl(t: &Topology, path: &str) -> RResult<()> {
@@ -807,7 +820,7 @@ pub mod topo_fns {
     }
 
     /// Start a command inside node `name` and return its Process (a
-    /// server, say); it dies with the script.
+    /// server, say); it is killed by `t.stop()`, and dies with the script.
     ///
     /// ```rhai
     /// import "net" as net;
