@@ -33,6 +33,7 @@ enum Ty {
     Bool,
     Fn,
     Process,
+    Topology,
     Any,
 }
 
@@ -47,6 +48,7 @@ impl Ty {
             "bool" => Ty::Bool,
             "FnPtr" | "rhai::FnPtr" => Ty::Fn,
             "Process" => Ty::Process,
+            "Topology" => Ty::Topology,
             _ => Ty::Any,
         }
     }
@@ -183,6 +185,7 @@ const JUNK: &[(&str, &str)] = &[
     ("[#{unknown key}]", "[#{zz_bogus_key: ()}]"),
     ("closure", "|| 1"),
     ("Process", "P"),
+    ("Topology", "T"),
     // Captured by a closure in the prelude, so shared (behind a lock).
     ("shared string", "SH_STR"),
     ("shared int", "SH_INT"),
@@ -195,6 +198,7 @@ const JUNK: &[(&str, &str)] = &[
 fn plausible(name: &str, ty: Ty) -> &'static str {
     match (name, ty) {
         (_, Ty::Process) => "P",
+        (_, Ty::Topology) => "T",
         (_, Ty::Fn) => "|| 1",
         (_, Ty::Map) => "#{}",
         (_, Ty::Bool) => "true",
@@ -209,6 +213,9 @@ fn plausible(name: &str, ty: Ty) -> &'static str {
         ("src", _) => r#""none""#,
         ("data", _) => r#""""#,
         ("sig", _) => r#""TERM""#,
+        // Node names of the prelude's topology T.
+        ("name" | "a", _) => r#""h1""#,
+        ("b", _) => r#""s1""#,
         _ => r#""x""#,
     }
 }
@@ -281,6 +288,10 @@ fn m(e) {
 let HUGE = "x";
 for i in 0..20 { HUGE += HUGE; }
 let P = spawn(["sleep", "1000"]);
+let T = topology();
+T.add_host("h1");
+T.add_switch("s1");
+T.add_link("h1", "s1");
 let SH_STR = "uts";
 let SH_INT = 1;
 let SH_ARR = ["uts"];

@@ -11,3 +11,4 @@ mod load;
 mod repl;
 mod stdlib;
 mod sweep;
+mod topo;

@@ -152,9 +152,6 @@ impl Live {
         if std::mem::replace(&mut self.stopped, true) {
             return;
         }
-        for p in std::mem::take(&mut self.started) {
-            p.0.borrow_mut().kill_and_reap();
-        }
         let nodes = std::mem::take(&mut self.nodes);
         for n in &nodes {
             if n.proc.pid() != n.pid {
@@ -169,6 +166,13 @@ impl Live {
         }
         for n in nodes {
             let _ = n.proc.0.borrow_mut().wait(None, &|| false);
+        }
+        // Only now what t.start started: in a host with a pid namespace of
+        // its own, the host's end (its pid 1 ending) kills them while their
+        // parents, which reap them, are still there; the host's pid 1 does
+        // not finish exiting before they are reaped.
+        for p in std::mem::take(&mut self.started) {
+            p.0.borrow_mut().kill_and_reap();
         }
         if let Some(o) = self.owner.take() {
             o.0.borrow_mut().kill_and_reap();

@@ -228,8 +228,17 @@ const TC_LINKLAYER_ETHERNET: u8 = 1;
 const NETEM_LIMIT: u32 = 1000;
 
 /// The token bucket holds this many bytes, as Mininet's TCLink asks of tbf
-/// (`burst 15000`); the queue behind it twice that.
+/// (`burst 15000`).
 pub const TBF_BURST: u32 = 15000;
+
+/// The queue behind the bucket, in bytes: a tenth of a second at the rate,
+/// and at least three 64 KiB segmentation-offload packets, which tbf
+/// splits into MTU-sized ones on the way in (a smaller queue drops most of
+/// each and TCP crawls).
+fn tbf_limit(bytes_ps: u64) -> u32 {
+    let tenth = bytes_ps / 10 + u64::from(TBF_BURST);
+    u32::try_from(tenth.max(3 * 65536)).unwrap_or(u32::MAX)
+}
 
 /// One netlink attribute: length, type, value, padded to 4 bytes.
 fn nla(kind: u16, value: &[u8], out: &mut Vec<u8>) {
@@ -273,7 +282,7 @@ pub fn tbf_options(s: &Shape) -> Vec<u8> {
     // struct tc_ratespec peakrate: none.
     qopt.extend_from_slice(&[0u8; 12]);
     // limit, buffer (from TCA_TBF_BURST instead), mtu.
-    for field in [2 * TBF_BURST, 0, 0] {
+    for field in [tbf_limit(bytes_ps), 0, 0] {
         qopt.extend_from_slice(&field.to_ne_bytes());
     }
     let mut out = Vec::with_capacity(64);
