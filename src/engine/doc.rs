@@ -60,6 +60,7 @@ const AREAS: &[(&str, &[&str])] = &[
         "Network",
         &[
             "links", "link*", "veth", "bridge", "addr*", "route*", "netns*", "*_link*",
+            "topology",
         ],
     ),
     (
