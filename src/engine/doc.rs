@@ -59,8 +59,7 @@ const AREAS: &[(&str, &[&str])] = &[
     (
         "Network",
         &[
-            "links", "link*", "veth", "bridge", "addr*", "route*", "netns*", "*_link*",
-            "topology",
+            "links", "link*", "veth", "bridge", "addr*", "route*", "netns*", "*_link*", "topology",
         ],
     ),
     (

@@ -203,7 +203,7 @@ impl Shape {
             ));
         }
         // tbf needs at least a byte per second; u64 bits caps the top.
-        if !rate_mbit.is_finite() || rate_mbit < 0.0 || rate_mbit > 1e12 {
+        if !rate_mbit.is_finite() || !(0.0..=1e12).contains(&rate_mbit) {
             return Err(Error::invalid(
                 op,
                 format!("rate {rate_mbit} Mbit/s is out of range (0 for none, up to 10^12)"),
@@ -347,22 +347,30 @@ impl Rtnl {
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
         ]));
+        let exists = if peer_netns.is_some() {
+            format!("a link named '{a}' already exists here, or '{b}' in the peer's namespace")
+        } else {
+            format!("a link named '{a}' or '{b}' already exists here (see links())")
+        };
+        self.new_link(OP, msg, &exists, "veth")
+    }
+
+    /// RTM_NEWLINK for a link of kind `kind`, with hints for a name in use
+    /// (`exists` says which) and a kernel without the driver.
+    fn new_link(&mut self, op: &str, msg: LinkMessage, exists: &str, kind: &str) -> Result<()> {
         self.request(
-            OP,
+            op,
             RouteNetlinkMessage::NewLink(msg),
             NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
         )
         .map(drop)
         .map_err(|e| match e.errno {
-            Some(Errno::EEXIST) if peer_netns.is_some() => e.hint(format!(
-                "a link named '{a}' already exists here, or '{b}' in the peer's namespace: \
-                     pick other names or link_del it first"
-            )),
-            Some(Errno::EEXIST) => e.hint(format!(
-                "a link named '{a}' or '{b}' already exists here (see links()): \
-                     pick other names or link_del it first"
-            )),
-            Some(Errno::EOPNOTSUPP) => e.hint("this kernel has no veth support (module veth)"),
+            Some(Errno::EEXIST) => {
+                e.hint(format!("{exists}: pick other names or link_del it first"))
+            }
+            Some(Errno::EOPNOTSUPP) => {
+                e.hint(format!("this kernel has no {kind} support (module {kind})"))
+            }
             _ => e,
         })
     }
@@ -377,20 +385,8 @@ impl Rtnl {
             .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
                 InfoKind::Bridge,
             )]));
-        self.request(
-            OP,
-            RouteNetlinkMessage::NewLink(msg),
-            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
-        .map_err(|e| match e.errno {
-            Some(Errno::EEXIST) => e.hint(format!(
-                "a link named '{name}' already exists here (see links()): \
-                     pick another name or link_del it first"
-            )),
-            Some(Errno::EOPNOTSUPP) => e.hint("this kernel has no bridge support (module bridge)"),
-            _ => e,
-        })
+        let exists = format!("a link named '{name}' already exists here (see links())");
+        self.new_link(OP, msg, &exists, "bridge")
     }
 
     /// Deletes a link: `ip link del NAME`. Deleting one end of a veth pair

@@ -35,7 +35,7 @@ pub fn spawn_under(op: &str, owner: i32, spec: &Spec) -> Result<(Child, i32)> {
             let code = match spawn::spawn(spec) {
                 Ok(node) => {
                     let pid = node.pid;
-                    let _ = out.write_all(&[b'P']);
+                    let _ = out.write_all(b"P");
                     let _ = out.write_all(&pid.to_ne_bytes());
                     drop(out);
                     // Nothing of the interpreter's is needed any more: close
@@ -67,7 +67,7 @@ pub fn spawn_under(op: &str, owner: i32, spec: &Spec) -> Result<(Child, i32)> {
                 Err(e) => {
                     let errno = e.errno.map_or(0, |e| e as i32);
                     let text = format!("{}\0{}\0{}", e.op, e.detail, e.hint.unwrap_or_default());
-                    let _ = out.write_all(&[b'E']);
+                    let _ = out.write_all(b"E");
                     let _ = out.write_all(&errno.to_ne_bytes());
                     let _ = out.write_all(text.as_bytes());
                     1

@@ -104,94 +104,84 @@ pub fn no_such_link(name: &str) -> String {
     format!("no link named '{name}' in this network namespace (see links())")
 }
 
-/// A time as tc writes it: a number and a unit, "10ms", "1.5s", "250us".
-/// Returns milliseconds. A bare number is refused: tc would read it as
-/// microseconds and a script as milliseconds.
-pub fn parse_time_ms(op: &str, what: &str, s: &str) -> Result<f64> {
-    let t = s.trim();
-    let split = t
+/// A number followed by a unit from `units` (name, scale), as tc writes
+/// quantities: returns the number times its unit's scale. `what` names
+/// the quantity, `example` shows one, `bare` says what a number alone
+/// would be in a script.
+fn with_unit(
+    op: &str,
+    what: &str,
+    s: &str,
+    units: &[(&str, f64)],
+    example: &str,
+    bare: &str,
+) -> Result<f64> {
+    let lower = s.trim().to_ascii_lowercase();
+    let split = lower
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let scale = match unit.trim() {
-        "us" | "usec" | "usecs" => 0.001,
-        "ms" | "msec" | "msecs" => 1.0,
-        "s" | "sec" | "secs" => 1000.0,
-        "" => {
-            return Err(Error::invalid(
-                op,
-                format!("{what} '{}' has no unit: write \"10ms\", \"1s\" or \"250us\", or give a number of milliseconds", s.escape_debug()),
-            ))
-        }
-        other => {
-            return Err(Error::invalid(
-                op,
-                format!(
-                    "{what} '{}': unknown unit '{}' (us, ms or s)",
-                    s.escape_debug(),
-                    other.escape_debug()
-                ),
-            ))
-        }
+        .unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(split);
+    let unit = unit.trim();
+    let shown = s.escape_debug();
+    if unit.is_empty() {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "{what} '{shown}' has no unit: write \"{example}\", or give a number of {bare}"
+            ),
+        ));
+    }
+    let Some((_, scale)) = units.iter().find(|(u, _)| *u == unit) else {
+        let names: Vec<&str> = units.iter().map(|(u, _)| *u).collect();
+        return Err(Error::invalid(
+            op,
+            format!(
+                "{what} '{shown}': unknown unit '{}' ({})",
+                unit.escape_debug(),
+                names.join(", ")
+            ),
+        ));
     };
     let n: f64 = num.parse().map_err(|_| {
         Error::invalid(
             op,
-            format!(
-                "{what} '{}' is not a number with a unit like \"10ms\"",
-                s.escape_debug()
-            ),
+            format!("{what} '{shown}' is not a number with a unit like \"{example}\""),
         )
     })?;
     Ok(n * scale)
 }
 
+/// A time as tc writes it: "10ms", "1.5s", "250us". Returns milliseconds.
+/// A bare number is refused: tc would read it as microseconds and a script
+/// as milliseconds.
+pub fn parse_time_ms(op: &str, what: &str, s: &str) -> Result<f64> {
+    const UNITS: &[(&str, f64)] = &[
+        ("us", 0.001),
+        ("usec", 0.001),
+        ("ms", 1.0),
+        ("msec", 1.0),
+        ("s", 1000.0),
+        ("sec", 1000.0),
+    ];
+    with_unit(op, what, s, UNITS, "10ms", "milliseconds")
+}
+
 /// A rate as tc writes it: "10mbit", "1gbit", "512kbit", "100bit", or in
 /// bytes per second "1mbps" (tc's bps is bytes). Returns Mbit/s.
 pub fn parse_rate_mbit(op: &str, s: &str) -> Result<f64> {
-    let t = s.trim().to_ascii_lowercase();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
     // tc: SI prefixes, "bit" for bits, "bps" for bytes per second.
-    let bits_per_unit = match unit.trim() {
-        "bit" => 1.0,
-        "kbit" => 1e3,
-        "mbit" => 1e6,
-        "gbit" => 1e9,
-        "tbit" => 1e12,
-        "bps" => 8.0,
-        "kbps" => 8e3,
-        "mbps" => 8e6,
-        "gbps" => 8e9,
-        "" => {
-            return Err(Error::invalid(
-                op,
-                format!("rate '{}' has no unit: write \"10mbit\" or \"1gbit\", or give a number of Mbit/s", s.escape_debug()),
-            ))
-        }
-        other => {
-            return Err(Error::invalid(
-                op,
-                format!(
-                    "rate '{}': unknown unit '{}' (bit, kbit, mbit, gbit, or bps, kbps, mbps for bytes)",
-                    s.escape_debug(),
-                    other.escape_debug()
-                ),
-            ))
-        }
-    };
-    let n: f64 = num.parse().map_err(|_| {
-        Error::invalid(
-            op,
-            format!(
-                "rate '{}' is not a number with a unit like \"10mbit\"",
-                s.escape_debug()
-            ),
-        )
-    })?;
-    Ok(n * bits_per_unit / 1e6)
+    const UNITS: &[(&str, f64)] = &[
+        ("bit", 1e-6),
+        ("kbit", 1e-3),
+        ("mbit", 1.0),
+        ("gbit", 1e3),
+        ("tbit", 1e6),
+        ("bps", 8e-6),
+        ("kbps", 8e-3),
+        ("mbps", 8.0),
+        ("gbps", 8e3),
+    ];
+    with_unit(op, "rate", s, UNITS, "10mbit", "Mbit/s")
 }
 
 #[cfg(test)]

@@ -253,11 +253,11 @@ impl Graph {
                 ),
                 Role::Switch => ("ellipse", format!("bridge {}", n.name)),
             };
+            // "\n" is DOT's own line break inside a label.
+            let label = format!("\"{}\\n{}\"", esc(&n.name), esc(&detail));
             out.push_str(&format!(
-                "  {} [shape={shape}, label={}];\n",
-                q(&n.name),
-                // "\n" is DOT's own line break inside a label.
-                format!("\"{}\\n{}\"", esc(&n.name), esc(&detail))
+                "  {} [shape={shape}, label={label}];\n",
+                q(&n.name)
             ));
         }
         for l in &self.links {
