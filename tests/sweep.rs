@@ -133,7 +133,11 @@ fn documented() -> BTreeSet<String> {
         }
         for (i, span) in line.split('`').enumerate() {
             if i % 2 == 1 {
-                let s = span.trim_start_matches("p.");
+                // Methods are headed `p.wait()`, `t.pingall()`.
+                let s = match span.split_once('.') {
+                    Some((this, rest)) if this.len() == 1 => rest,
+                    _ => span,
+                };
                 let n: String = s
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
