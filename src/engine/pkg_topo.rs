@@ -189,7 +189,7 @@ impl Live {
         m.insert("ns".into(), Dynamic::from(vec![Dynamic::from("user")]));
         m.insert("map_root".into(), true.into());
         let spec = node_spec(op, &m)?;
-        let child = os::spawn::spawn(&spec).rhai()?;
+        let child = os::net::node::start(&spec, "owner").rhai()?;
         let p = Process::register(child);
         let pid = p.pid();
         self.owner = Some(p);
@@ -215,12 +215,12 @@ impl Live {
         m.insert("ns".into(), names.into());
         let spec = node_spec(op, &m)?;
         let (proc, pid) = if os::ident::euid() == 0 {
-            let child = os::spawn::spawn(&spec).rhai()?;
+            let child = os::net::node::start(&spec, name).rhai()?;
             let pid = child.pid;
             (Process::register(child), pid)
         } else {
             let owner = self.owner(op)?;
-            let (helper, pid) = os::net::node::spawn_under(op, owner, &spec).rhai()?;
+            let (helper, pid) = os::net::node::spawn_under(op, owner, &spec, name).rhai()?;
             (Process::register(helper), pid)
         };
         let opened = (|| {
@@ -529,14 +529,12 @@ fn end_up(
     node.nl.shape(ifname, shape)
 }
 
-/// The spec of a node's process: `sleep infinity`, no stdio.
+/// The spec of a node (os::net::node::start): namespaces and hostname,
+/// no program.
 fn node_spec(op: &str, m: &Map) -> RResult<os::spawn::Spec> {
-    let mut m = m.clone();
-    for k in ["stdin", "stdout", "stderr"] {
-        m.insert(k.into(), "null".into());
-    }
-    let cmd: Array = vec!["sleep".into(), "infinity".into()];
-    opts::spawn_spec(op, &Dynamic::from(cmd), &m, &[])
+    let mut spec = opts::spawn_spec(op, &Dynamic::from(op.to_string()), m, &[])?;
+    spec.argv.clear();
+    Ok(spec)
 }
 
 /// A number, or a string with a unit that `parse` turns into one.
@@ -719,7 +717,7 @@ pub mod topo_fns {
         Topology::new()
     }
 
-    /// Add a host: a `sleep` in new network and UTS namespaces, with the
+    /// Add a host: a process in new network and UTS namespaces, with the
     /// hostname `name` and `lo` up. Hosts are addressed 10.0.0.1/8,
     /// 10.0.0.2/8... in the order they are added; the address goes on the
     /// host's first interface (NAME-eth0) when it is linked. Returns the
@@ -743,7 +741,7 @@ pub mod topo_fns {
     /// ```rhai
     /// let t = topology();
     /// t.add_host("c1", #{ns: ["pid", "mount"]});
-    /// print(t.run("c1", ["sh", "-c", "echo $$"]).stdout);   // 2: sleep is 1
+    /// print(t.run("c1", ["sh", "-c", "echo $$"]).stdout);   // 2: the host's own process is 1
     /// ```
     #[rhai_fn(name = "add_host", return_raw)]
     pub fn host_opts(t: &mut Topology, name: &str, options: Map) -> RResult<String> {
@@ -751,7 +749,7 @@ pub mod topo_fns {
             .add_node("add_host", name, Role::Host, &options)
     }
 
-    /// Add a switch: a `sleep` in a new network namespace holding a bridge
+    /// Add a switch: a process in a new network namespace holding a bridge
     /// named `name`, up. Links to it become ports of the bridge (NAME-eth1,
     /// NAME-eth2...). Switches may not form a loop (the bridges run no
     /// spanning tree). Returns the name.

@@ -1,7 +1,11 @@
 //! The processes that keep a topology's namespaces alive.
 //!
-//! A node (host or switch) is a `sleep infinity` started in new namespaces.
-//! As root, `spawn` makes it directly. An unprivileged user cannot move a
+//! A node (host or switch) is a forked copy of nsscript that runs nothing:
+//! `start` forks it into new namespaces (the same setup as `spawn`), and
+//! it waits there, reaping whatever ends below it, until it is killed. No
+//! program is exec'd: starting a node costs a fork and the kernel's work on
+//! the namespaces, which matters for topologies of a hundred nodes. As
+//! root, `start` makes it directly. An unprivileged user cannot move a
 //! link between two network namespaces unless it holds CAP_NET_ADMIN over
 //! both, so every node's namespaces must belong to one user namespace of
 //! its own: `spawn_under` starts the node from inside the user namespace of
@@ -16,12 +20,63 @@ use nix::errno::Errno;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
+/// Starts a node in the namespaces `spec` asks for (its argv is not
+/// used) and returns it once they are set up. It shows as `name` in ps.
+pub fn start(spec: &Spec, name: &str) -> Result<Child> {
+    match spawn::fork(spec)? {
+        Forked::Parent(child) => Ok(child),
+        Forked::Child => idle(name),
+    }
+}
+
+extern "C" fn wake(_: libc::c_int) {}
+
+/// What a node does all its life: nothing, as an init would. Its stdio goes
+/// to /dev/null and every other fd is closed (a socket inherited from the
+/// interpreter would keep another node's network namespace alive); it
+/// reaps what ends below it (it is pid 1 of a host with a pid namespace of
+/// its own) and otherwise sleeps until killed.
+fn idle(name: &str) -> ! {
+    let comm = std::ffi::CString::new(
+        name.as_bytes()
+            .iter()
+            .take(15)
+            .copied()
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap_or_default();
+    // SAFETY: plain syscalls on this process's own fds, name and signals.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, comm.as_ptr(), 0, 0, 0);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        for fd in 0..3 {
+            libc::dup2(null, fd);
+        }
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+        // The interpreter's handlers mean nothing here; SIGCHLD gets one
+        // that does nothing but end pause().
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        libc::signal(
+            libc::SIGCHLD,
+            wake as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+        loop {
+            let mut status = 0;
+            if libc::waitpid(-1, &mut status, 0) < 0 && Errno::last() == Errno::ECHILD {
+                libc::pause();
+            }
+        }
+    }
+}
+
 /// Starts `spec` as a child of a forked helper that first joined the user
 /// namespace of `owner` (as root there), so the namespaces `spec` asks for
 /// belong to that user namespace. Returns the helper, which stays as the
 /// node's parent and ends with it (killing the helper kills the node:
 /// PR_SET_PDEATHSIG), and the node's pid.
-pub fn spawn_under(op: &str, owner: i32, spec: &Spec) -> Result<(Child, i32)> {
+pub fn spawn_under(op: &str, owner: i32, spec: &Spec, name: &str) -> Result<(Child, i32)> {
     let user: NsSet = [Namespace::User].into_iter().collect();
     let relay = Spec {
         join: Some(Arc::new(Target::of_pid(op, i64::from(owner), user, false)?)),
@@ -32,7 +87,7 @@ pub fn spawn_under(op: &str, owner: i32, spec: &Spec) -> Result<(Child, i32)> {
         Forked::Child => {
             drop(rd);
             let mut out = std::fs::File::from(wr);
-            let code = match spawn::spawn(spec) {
+            let code = match start(spec, name) {
                 Ok(node) => {
                     let pid = node.pid;
                     let _ = out.write_all(b"P");
