@@ -122,6 +122,7 @@ fn declaration(sig: &str) -> String {
     };
     let receiver = |r: &str| match r {
         "p" => "p: Process".to_string(),
+        "t" => "t: Topology".to_string(),
         other => panic!("unknown receiver {other} in {sig}"),
     };
     let params = |p: &str| -> Vec<String> {

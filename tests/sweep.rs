@@ -33,6 +33,7 @@ enum Ty {
     Bool,
     Fn,
     Process,
+    Topology,
     Any,
 }
 
@@ -47,6 +48,7 @@ impl Ty {
             "bool" => Ty::Bool,
             "FnPtr" | "rhai::FnPtr" => Ty::Fn,
             "Process" => Ty::Process,
+            "Topology" => Ty::Topology,
             _ => Ty::Any,
         }
     }
@@ -131,7 +133,11 @@ fn documented() -> BTreeSet<String> {
         }
         for (i, span) in line.split('`').enumerate() {
             if i % 2 == 1 {
-                let s = span.trim_start_matches("p.");
+                // Methods are headed `p.wait()`, `t.pingall()`.
+                let s = match span.split_once('.') {
+                    Some((this, rest)) if this.len() == 1 => rest,
+                    _ => span,
+                };
                 let n: String = s
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
@@ -183,6 +189,7 @@ const JUNK: &[(&str, &str)] = &[
     ("[#{unknown key}]", "[#{zz_bogus_key: ()}]"),
     ("closure", "|| 1"),
     ("Process", "P"),
+    ("Topology", "T"),
     // Captured by a closure in the prelude, so shared (behind a lock).
     ("shared string", "SH_STR"),
     ("shared int", "SH_INT"),
@@ -195,6 +202,7 @@ const JUNK: &[(&str, &str)] = &[
 fn plausible(name: &str, ty: Ty) -> &'static str {
     match (name, ty) {
         (_, Ty::Process) => "P",
+        (_, Ty::Topology) => "T",
         (_, Ty::Fn) => "|| 1",
         (_, Ty::Map) => "#{}",
         (_, Ty::Bool) => "true",
@@ -209,6 +217,9 @@ fn plausible(name: &str, ty: Ty) -> &'static str {
         ("src", _) => r#""none""#,
         ("data", _) => r#""""#,
         ("sig", _) => r#""TERM""#,
+        // Node names of the prelude's topology T.
+        ("name" | "a", _) => r#""h1""#,
+        ("b", _) => r#""s1""#,
         _ => r#""x""#,
     }
 }
@@ -281,6 +292,10 @@ fn m(e) {
 let HUGE = "x";
 for i in 0..20 { HUGE += HUGE; }
 let P = spawn(["sleep", "1000"]);
+let T = topology();
+T.add_host("h1");
+T.add_switch("s1");
+T.add_link("h1", "s1");
 let SH_STR = "uts";
 let SH_INT = 1;
 let SH_ARR = ["uts"];
@@ -897,5 +912,137 @@ fn a_huge_argument_is_not_echoed_whole_in_errors() {
             let n: usize = n.parse().expect("a length");
             assert!(n < 1500, "a message of {n} bytes: {}", r.stdout);
         }
+    });
+}
+
+/// Calls that change the host's network or IPC objects, each refused in
+/// the host's namespaces with EPERM, a message saying why and a hint
+/// (unshare first, or `#{host: true}`). The names are ours and the
+/// addresses fit no real network, so a broken guard would change nothing
+/// that matters, and the host guard of this test would still see it.
+const NET_IPC_HOST_CHANGES: &[&str] = &[
+    r#"veth("nsscript-a", "nsscript-b")"#,
+    r#"bridge("nsscript-br")"#,
+    r#"link_set("lo", #{mtu: 65535})"#,
+    r#"link_set("nsscript-a", #{up: true})"#,
+    r#"link_del("nsscript-a")"#,
+    r#"addr_add("lo", "127.0.0.9/8")"#,
+    r#"addr_del("lo", "127.0.0.9/8")"#,
+    r#"route_add(#{dst: "10.99.0.0/16", dev: "lo"})"#,
+    "msgget(IPC_PRIVATE, IPC_CREAT)",
+    "msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0o600, #{})",
+    "msgsnd(QUEUE, 1, \"x\")",
+    "msgrcv(QUEUE, 0)",
+    "msgrcv(QUEUE, 0, IPC_NOWAIT)",
+    "msgrcv(QUEUE, 0, #{nowait: true})",
+    "msgctl(QUEUE, IPC_RMID)",
+];
+
+/// A queue made by `ipcmk -Q` on the host, removed with `ipcrm` when the
+/// test ends, whatever happened.
+struct HostQueue(String);
+
+impl Drop for HostQueue {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ipcrm")
+            .args(["-q", &self.0])
+            .output();
+    }
+}
+
+#[test]
+fn net_and_ipc_changes_are_refused_in_the_host_namespaces() {
+    guarded(|| {
+        if util::which("ipcmk").is_none() {
+            eprintln!("SKIP: ipcmk (util-linux) is not installed");
+            return;
+        }
+        let made = util::sh("ipcmk -Q");
+        let id = made
+            .rsplit(':')
+            .next()
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        assert!(id.parse::<i64>().is_ok(), "ipcmk said {made:?}");
+        let queue = HostQueue(id.clone());
+        let calls: String = NET_IPC_HOST_CHANGES
+            .iter()
+            .map(|c| {
+                format!(
+                    "try {{ {}; print(\"DONE\"); }} catch (e) {{ print(`${{e.errno}} | ${{e.message}} | ${{e.hint}}`); }}\n",
+                    c.replace("QUEUE", &id)
+                )
+            })
+            .collect();
+        let before_links = util::sh("ip -o link; ip -o addr; ip route");
+        let r = util::eval(&calls);
+        r.ok();
+        let l = r.lines();
+        assert_eq!(l.len(), NET_IPC_HOST_CHANGES.len(), "{l:#?}");
+        for (call, line) in NET_IPC_HOST_CHANGES.iter().zip(&l) {
+            let f: Vec<&str> = line.split(" | ").collect();
+            assert_eq!(f[0], "EPERM", "{call}: {line}");
+            assert!(f[1].contains("refusing to"), "{call}: {line}");
+            assert!(
+                f[1].contains("host's net namespace") || f[1].contains("host's ipc namespace"),
+                "{call}: {line}"
+            );
+            assert!(f[2].contains("unshare(["), "{call}: {line}");
+            assert!(f[2].contains("#{host: true}"), "{call}: {line}");
+        }
+        // ipcs and ip, as witnesses: nothing changed.
+        assert!(
+            util::sh("ipcs -q").contains(&format!(" {id} ")),
+            "queue {id} is gone"
+        );
+        assert_eq!(util::sh("ip -o link; ip -o addr; ip route"), before_links);
+
+        // `#{host: true}` lets each through, on purpose: the queue ipcmk
+        // made takes a message, gives it back and is removed; lo gets an
+        // address and loses it again.
+        let r = util::eval(&format!(
+            r#"let h = #{{host: true}};
+               msgsnd({id}, 7, "on purpose", h);
+               print(msgrcv({id}, 0, #{{nowait: true, host: true}}).text);
+               msgctl({id}, IPC_RMID, h);
+               addr_add("lo", "127.0.0.9/8", h);
+               print(links().filter(|l| l.name == "lo")[0].addrs.map(|a| a.local).contains("127.0.0.9"));
+               addr_del("lo", "127.0.0.9/8", h);
+               print(links().filter(|l| l.name == "lo")[0].addrs.map(|a| a.local).contains("127.0.0.9"));
+               try {{ veth("nsscript-a", "nsscript-b", #{{host: "yes"}}) }} catch (e) {{ print(e.message) }}
+               try {{ route_add(#{{dst: "10.99.0.0/16", dev: "lo", hots: true}}) }} catch (e) {{ print(e.message) }}"#
+        ));
+        r.ok();
+        let l = r.lines();
+        assert_eq!(l[..3], ["on purpose", "true", "false"], "{l:?}");
+        assert!(l[3].contains("host must be true or false"), "{}", l[3]);
+        assert!(
+            l[4].contains("unknown option hots") && l[4].contains("host"),
+            "{}",
+            l[4]
+        );
+        assert!(
+            !util::sh("ipcs -q").contains(&format!(" {id} ")),
+            "msgctl(#{{host: true}}) did not remove queue {id}"
+        );
+        std::mem::forget(queue);
+
+        // Inside namespaces of their own the same calls go through (the
+        // host is not touched), as util-linux unshare sets them up.
+        let inside = r#"veth("nsscript-a", "nsscript-b");
+                        bridge("nsscript-br");
+                        link_set("nsscript-a", #{master: "nsscript-br", up: true});
+                        addr_add("nsscript-b", "10.99.0.1/24");
+                        link_set("nsscript-b", #{up: true});
+                        route_add(#{dst: "10.98.0.0/16", via: "10.99.0.254"});
+                        let q = msgget(IPC_PRIVATE, IPC_CREAT);
+                        msgsnd(q, 1, "x");
+                        print(msgrcv(q, 0).text);
+                        msgctl(q, IPC_RMID);
+                        link_del("nsscript-a");
+                        print(links().map(|l| l.name));"#;
+        let r = util::output(util::in_unshare(&["--net", "--ipc"], "", &["-e", inside]));
+        r.ok();
+        assert_eq!(r.lines(), ["x", r#"["lo", "nsscript-br"]"#]);
     });
 }

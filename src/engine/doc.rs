@@ -62,7 +62,7 @@ const AREAS: &[(&str, &[&str])] = &[
     (
         "Network",
         &[
-            "links", "link*", "veth", "bridge", "addr*", "route*", "netns*", "*_link*",
+            "links", "link*", "veth", "bridge", "addr*", "route*", "netns*", "*_link*", "topology",
         ],
     ),
     (

@@ -13,6 +13,7 @@ pub mod pkg_mount;
 pub mod pkg_net;
 pub mod pkg_ns;
 pub mod pkg_proc;
+pub mod pkg_topo;
 pub mod process;
 
 use error::RResult;
@@ -42,6 +43,7 @@ fn global_module() -> Module {
     m.combine_manifest(&pkg_help::help_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_ipc::ipc_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_net::net_fns::RHAI_MANIFEST);
+    m.combine_manifest(&pkg_topo::topo_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_mount::mount_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_ns::ns_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_doctor::doctor_fns::RHAI_MANIFEST);
@@ -220,6 +222,7 @@ pub fn new_engine_with(library: Library) -> Engine {
         }
     }
     engine.register_type_with_name::<process::Process>("Process");
+    engine.register_type_with_name::<pkg_topo::Topology>("Topology");
     engine.register_global_module(ours.into());
     register_spawn_syntax(&mut engine);
     engine.set_module_resolver(bundled::Resolver::new());

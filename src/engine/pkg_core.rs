@@ -74,6 +74,24 @@ pub(crate) fn guard_host(op: &str, kind: Namespace, opts: Option<&Map>, how: &st
     ))
 }
 
+/// `guard_host` for a function whose options map takes `valid` keys
+/// besides "host": checks them all, then applies the guard with the "host"
+/// key alone.
+pub(crate) fn guard_host_keys(
+    op: &str,
+    kind: Namespace,
+    o: &Map,
+    valid: &[&str],
+    how: &str,
+) -> RResult<()> {
+    opts::check_keys(op, o, valid, &["host"])?;
+    let mut h = Map::new();
+    if let Some(v) = o.get("host") {
+        h.insert("host".into(), v.clone());
+    }
+    guard_host(op, kind, Some(&h), how)
+}
+
 fn set_hostname_impl(name: &str, opts: Option<&Map>) -> RResult<()> {
     os::uts::check_name("set_hostname", "the hostname", name).rhai()?;
     guard_host("set_hostname", Namespace::Uts, opts, "rename the host")?;

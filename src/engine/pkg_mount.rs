@@ -7,7 +7,7 @@
 
 use super::error::{invalid, IntoRhai, RResult};
 use super::opts;
-use super::pkg_core::guard_host;
+use super::pkg_core::guard_host_keys;
 use crate::os;
 use crate::os::ns::Namespace;
 use nix::mount::MsFlags;
@@ -25,12 +25,7 @@ pub fn constants() -> Vec<(&'static str, i64)> {
 /// Checks `o` against `valid` plus "host", then applies the host guard
 /// with the "host" key alone.
 fn checked(op: &str, o: &Map, valid: &[&str], how: &str) -> RResult<()> {
-    opts::check_keys(op, o, valid, &["host"])?;
-    let mut h = Map::new();
-    if let Some(v) = o.get("host") {
-        h.insert("host".into(), v.clone());
-    }
-    guard_host(op, Namespace::Mount, Some(&h), how)
+    guard_host_keys(op, Namespace::Mount, o, valid, how)
 }
 
 /// `()` or "" is "none" (no source, no fstype, no data); else a string.

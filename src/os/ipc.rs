@@ -49,23 +49,7 @@ pub struct MsgQueue {
 /// permission bits the queue gets 0o644.
 pub fn msgget(key: i64, flags: i64) -> Result<i32> {
     const OP: &str = "msgget";
-    let key = key_t(OP, key)?;
-    let known = IPC_CREAT | IPC_EXCL | 0o777;
-    if flags & !known != 0 {
-        return Err(Error::invalid(
-            OP,
-            format!(
-                "flags {flags:#o} has bits other than IPC_CREAT ({IPC_CREAT:#o}), \
-                 IPC_EXCL ({IPC_EXCL:#o}) and permissions (0o777)"
-            ),
-        ));
-    }
-    let mut flags = flags;
-    if flags & IPC_CREAT != 0 && flags & 0o777 == 0 {
-        flags |= DEFAULT_PERMS;
-    }
-    // Cannot fail: `flags` holds only the bits checked above.
-    let flags = libc::c_int::try_from(flags).unwrap_or(0);
+    let (key, flags) = msgget_args(key, flags)?;
     // SAFETY: msgget takes plain integers.
     let id = unsafe { libc::msgget(key, flags) };
     if id < 0 {
@@ -84,9 +68,33 @@ pub fn msgget(key: i64, flags: i64) -> Result<i32> {
     Ok(id)
 }
 
-/// Queues one message of type `mtype` (> 0) on queue `id`: `msgsnd(2)`.
-/// It never waits: a full queue is an EAGAIN error.
-pub fn msgsnd(id: i32, mtype: i64, text: &[u8]) -> Result<()> {
+/// The arguments of `msgget`, checked: the key_t and the flags (with the
+/// default permissions added to a bare IPC_CREAT). Nothing is asked of the
+/// kernel.
+pub fn msgget_args(key: i64, flags: i64) -> Result<(libc::key_t, libc::c_int)> {
+    const OP: &str = "msgget";
+    let key = key_t(OP, key)?;
+    let known = IPC_CREAT | IPC_EXCL | 0o777;
+    if flags & !known != 0 {
+        return Err(Error::invalid(
+            OP,
+            format!(
+                "flags {flags:#o} has bits other than IPC_CREAT ({IPC_CREAT:#o}), \
+                 IPC_EXCL ({IPC_EXCL:#o}) and permissions (0o777)"
+            ),
+        ));
+    }
+    let mut flags = flags;
+    if flags & IPC_CREAT != 0 && flags & 0o777 == 0 {
+        flags |= DEFAULT_PERMS;
+    }
+    // Cannot fail: `flags` holds only the bits checked above.
+    Ok((key, libc::c_int::try_from(flags).unwrap_or(0)))
+}
+
+/// The arguments of `msgsnd`, checked: a queue id, a type > 0 (as a C
+/// long), a text within kernel.msgmax.
+pub fn msgsnd_args(id: i32, mtype: i64, len: usize) -> Result<libc::c_long> {
     const OP: &str = "msgsnd";
     check_id(OP, id)?;
     let mtype = libc::c_long::try_from(mtype)
@@ -94,15 +102,29 @@ pub fn msgsnd(id: i32, mtype: i64, text: &[u8]) -> Result<()> {
         .filter(|t| *t > 0)
         .ok_or_else(|| Error::invalid(OP, format!("message type {mtype} must be > 0")))?;
     let max = msgmax();
-    if text.len() > max {
+    if len > max {
         return Err(Error::invalid(
             OP,
-            format!(
-                "the message is {} bytes; the limit is {max} (kernel.msgmax)",
-                text.len()
-            ),
+            format!("the message is {len} bytes; the limit is {max} (kernel.msgmax)"),
         ));
     }
+    Ok(mtype)
+}
+
+/// The arguments of `msgrcv`, checked: a queue id and a type that fits a
+/// C long.
+pub fn msgrcv_args(id: i32, mtype: i64) -> Result<libc::c_long> {
+    const OP: &str = "msgrcv";
+    check_id(OP, id)?;
+    libc::c_long::try_from(mtype)
+        .map_err(|_| Error::invalid(OP, format!("message type {mtype} is out of range")))
+}
+
+/// Queues one message of type `mtype` (> 0) on queue `id`: `msgsnd(2)`.
+/// It never waits: a full queue is an EAGAIN error.
+pub fn msgsnd(id: i32, mtype: i64, text: &[u8]) -> Result<()> {
+    const OP: &str = "msgsnd";
+    let mtype = msgsnd_args(id, mtype, text.len())?;
     // struct msgbuf { long mtype; char mtext[]; }, kept aligned for the long.
     let mut buf = MsgBuf::new(text.len());
     buf.set_type(mtype);
@@ -133,9 +155,7 @@ pub fn msgsnd(id: i32, mtype: i64, text: &[u8]) -> Result<()> {
 #[allow(clippy::useless_conversion)]
 pub fn msgrcv(id: i32, mtype: i64, nowait: bool) -> Result<(i64, Vec<u8>)> {
     const OP: &str = "msgrcv";
-    check_id(OP, id)?;
-    let mtype = libc::c_long::try_from(mtype)
-        .map_err(|_| Error::invalid(OP, format!("message type {mtype} is out of range")))?;
+    let mtype = msgrcv_args(id, mtype)?;
     let max = msgmax();
     let mut buf = MsgBuf::new(max);
     let flags = if nowait { libc::IPC_NOWAIT } else { 0 };
@@ -278,7 +298,8 @@ fn key_t(op: &str, key: i64) -> Result<libc::key_t> {
     }
 }
 
-fn check_id(op: &str, id: i32) -> Result<()> {
+/// A queue id is never negative.
+pub fn check_id(op: &str, id: i32) -> Result<()> {
     if id < 0 {
         return Err(Error::invalid(op, format!("queue id {id} must be >= 0")).hint(HINT_BAD_ID));
     }

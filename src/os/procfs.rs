@@ -249,6 +249,19 @@ pub fn initial(kind: Namespace) -> Initial {
     if let Ok(theirs) = ns_link(Some(1), kind) {
         return yes(mine == theirs);
     }
+    // kthreadd (pid 2 where /proc shows the whole system) and the kernel
+    // threads it starts never leave the initial namespaces, and their
+    // links stay readable to root when pid 1's are not.
+    if comm(2).is_ok_and(|c| c == "kthreadd") {
+        if let Ok(theirs) = ns_link(Some(2), kind) {
+            return yes(mine == theirs);
+        }
+    }
+    // Since Linux 6.15 the initial network namespace has a fixed inode
+    // too; before, its inode is dynamic, and another one tells nothing.
+    if kind == Namespace::Net && ns_inode(&mine) == Some(0xEFFF_FFF9) {
+        return Initial::Yes;
+    }
     if let (Some(fixed), Some(ino)) = (initial_inode(kind), ns_inode(&mine)) {
         return yes(ino == fixed);
     }

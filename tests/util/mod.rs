@@ -216,9 +216,10 @@ fn host_mounts() -> Vec<String> {
     v
 }
 
-/// Every link (`ip -o link`: names, flags, state, master, MAC) and every
-/// address (`ip -o addr`). `ip -o addr` alone leaves out links without an
-/// address, such as a leftover veth or bridge.
+/// Every link (`ip -o link`: names, flags, state, master, MAC), every
+/// address (`ip -o addr`) and every route (`ip -o route`). `ip -o addr`
+/// alone leaves out links without an address, such as a leftover veth or
+/// bridge.
 fn host_links() -> String {
     let ip = |what: &str| {
         Command::new("ip")
@@ -227,7 +228,7 @@ fn host_links() -> String {
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default()
     };
-    format!("{}{}", ip("link"), ip("addr"))
+    format!("{}{}{}", ip("link"), ip("addr"), ip("route"))
 }
 
 /// Every line of /proc/sysvipc/{msg,sem,shm} but the header, without the

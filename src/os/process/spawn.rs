@@ -405,9 +405,12 @@ fn finish(
     let first = child.pid;
     if let Some(g) = grandchild {
         // The child is done: it cloned the process that carries on, a
-        // child of ours too (CLONE_PARENT), and exited.
-        child.reap_blocking();
-        child = child.adopt(g, op)?;
+        // child of ours too (CLONE_PARENT), and exited. Adopt that one
+        // first: reaping the child may reap it too if it has already
+        // ended, and its status must go to its own handle.
+        let mut done = child;
+        child = done.adopt(g, op)?;
+        done.reap_blocking();
     }
     if plan.trace {
         let mut slots = Slots::default();
@@ -446,7 +449,7 @@ fn finish(
 impl Child {
     /// Takes over the process the child cloned into a pid namespace: it is
     /// ours (CLONE_PARENT) and unreaped, so its pid is safe to open.
-    fn adopt(mut self, pid: i32, op: &str) -> Result<Child> {
+    fn adopt(&mut self, pid: i32, op: &str) -> Result<Child> {
         let pidfd =
             sys::pidfd_open(pid).map_err(|e| Error::sys(format!("{op}: pidfd_open({pid})"), e))?;
         let mut g = Child::new(pid, pidfd, self.ns);

@@ -1,0 +1,1316 @@
+//! Network links, addresses, routes and traffic shaping over rtnetlink
+//! (rtnetlink(7)), the protocol `ip` and `tc` themselves speak.
+//!
+//! Layout, each part using only those before it: `parse` checks what users
+//! type, `convert` translates between the kernel's messages and the types
+//! here, `netlink` owns the socket (here or in another process's network
+//! namespace), and this module makes the requests. `ping` sends ICMP echo
+//! requests from inside namespaces; `topo` is the shape of a topology of
+//! hosts and switches.
+//!
+//! Every request goes through an `Rtnl` socket, which acts on the network
+//! namespace it was opened in. The free functions open one in the current
+//! namespace per call, so they are right after `unshare`/`setns` too;
+//! `Rtnl::in_netns_of(pid)` opens one inside another process's namespace,
+//! to be reused for many requests.
+
+mod convert;
+mod netlink;
+pub mod node;
+pub mod parse;
+pub mod ping;
+pub mod topo;
+
+pub use netlink::{netns_fd, socket_in, Rtnl};
+
+use super::{Error, Result};
+use convert::{addr_from, link_from, netem_options, route_from, tbf_options, TCA_OPTIONS};
+use netlink_packet_core::{
+    DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE,
+};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use nix::errno::Errno;
+use parse::{check_ifname, no_such_link, parse_cidr, parse_network};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+
+// ---------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------
+
+/// One address on a link, as `ip addr` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addr {
+    /// `"inet"` or `"inet6"`.
+    pub family: &'static str,
+    /// The address itself, e.g. `"127.0.0.1"` or `"::1"`.
+    pub local: String,
+    pub prefix_len: u8,
+    /// `"global"`, `"site"`, `"link"`, `"host"`, `"nowhere"`, or `"other"`.
+    pub scope: &'static str,
+}
+
+/// One network link (interface) with its addresses, as `ip addr` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    /// The link's kind: `IFLA_INFO_KIND` (`"veth"`, `"bridge"`, ...) when the
+    /// driver reports one, otherwise derived from the link type
+    /// (`"loopback"`, `"ether"`, `"none"`, ...).
+    pub kind: String,
+    /// The operational state as `ip` prints it: `"UP"`, `"DOWN"`, `"UNKNOWN"`, ...
+    pub state: String,
+    /// The flags `ip` prints between `<` and `>`, in the same order.
+    pub flags: Vec<String>,
+    pub mtu: u32,
+    /// The link-layer address (`"00:00:00:00:00:00"`), `""` when there is none.
+    pub mac: String,
+    /// The bridge (or bond) this link is enslaved to.
+    pub master: Option<String>,
+    pub addrs: Vec<Addr>,
+}
+
+/// Where `link_set` moves a link: the network namespace of a process, or one
+/// given by an open namespace file descriptor (`/proc/PID/ns/net`, a bind
+/// mount under `/run/netns`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetnsTarget {
+    Pid(i32),
+    Fd(RawFd),
+}
+
+/// The changes `link_set` makes; `None` leaves a property alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkSet {
+    /// `ip link set NAME up` / `down`.
+    pub up: Option<bool>,
+    /// `ip link set NAME master BR`; `Some(None)` is `nomaster`.
+    pub master: Option<Option<String>>,
+    /// `ip link set NAME netns PID|NSFILE`.
+    pub netns: Option<NetnsTarget>,
+    /// `ip link set NAME mtu N`.
+    pub mtu: Option<u32>,
+    /// `ip link set NAME name NEW` (older kernels want the link down first).
+    pub name: Option<String>,
+}
+
+/// A route to add: `ip route add DST [via GW] [dev DEV]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Route {
+    /// Destination in CIDR form (`"10.0.0.0/24"`); `None` (or `"default"`)
+    /// is the default route.
+    pub dst: Option<String>,
+    /// The gateway address.
+    pub via: Option<String>,
+    /// The output link.
+    pub dev: Option<String>,
+}
+
+impl Route {
+    /// Checks a route before any request: the destination (a network, its
+    /// host bits zero), the gateway, the link's name, and that they agree
+    /// on the address family. Returns (dst, via, is IPv6).
+    #[allow(clippy::type_complexity)]
+    pub fn checked(&self, op: &str) -> Result<(Option<(IpAddr, u8)>, Option<IpAddr>, bool)> {
+        let dst = match self.dst.as_deref() {
+            None | Some("default") => None,
+            Some(d) => Some(parse_network(op, d)?),
+        };
+        let via = match self.via.as_deref() {
+            None => None,
+            Some(v) => Some(
+                v.parse::<IpAddr>()
+                    .map_err(|_| Error::invalid(op, format!("via '{v}' is not an IP address")))?,
+            ),
+        };
+        if via.is_none() && self.dev.is_none() {
+            return Err(Error::invalid(
+                op,
+                "give via (a gateway), dev (a link), or both",
+            ));
+        }
+        if let Some(dev) = &self.dev {
+            check_ifname(op, dev)?;
+        }
+        let v6 = match (dst, via) {
+            (Some((d, _)), Some(g)) if d.is_ipv6() != g.is_ipv6() => {
+                return Err(Error::invalid(
+                    op,
+                    format!("dst {d} and via {g} are of different address families"),
+                ))
+            }
+            (Some((d, _)), _) => d.is_ipv6(),
+            (None, Some(g)) => g.is_ipv6(),
+            (None, None) => false,
+        };
+        Ok((dst, via, v6))
+    }
+}
+
+/// One route of the main table, as `ip route` / `ip -6 route` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// `"inet"` or `"inet6"`.
+    pub family: &'static str,
+    /// Destination in CIDR form; `None` is the default route.
+    pub dst: Option<String>,
+    pub via: Option<String>,
+    pub dev: Option<String>,
+}
+
+/// How a link is shaped, as Mininet's TCLink does it with tc: netem adds
+/// `delay` and drops `loss` percent of the packets, tbf limits the rate.
+/// Zero means "not shaped" for each.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Shape {
+    pub delay_ns: u64,
+    /// Percent, 0 to 100.
+    pub loss_pct: f64,
+    /// Bits per second.
+    pub rate_bps: u64,
+}
+
+/// The longest delay netem is asked for: an hour (more is a mistake).
+const MAX_DELAY_MS: f64 = 3_600_000.0;
+
+impl Shape {
+    /// Checks values as scripts give them: delay in milliseconds, loss in
+    /// percent, rate in Mbit/s (Mininet's `bw`).
+    pub fn new(op: &str, delay_ms: f64, loss_pct: f64, rate_mbit: f64) -> Result<Shape> {
+        if !delay_ms.is_finite() || !(0.0..=MAX_DELAY_MS).contains(&delay_ms) {
+            return Err(Error::invalid(
+                op,
+                format!("delay {delay_ms} ms is out of range (0 to {MAX_DELAY_MS} ms)"),
+            ));
+        }
+        if !loss_pct.is_finite() || !(0.0..=100.0).contains(&loss_pct) {
+            return Err(Error::invalid(
+                op,
+                format!("loss {loss_pct}% is out of range (0 to 100 percent)"),
+            ));
+        }
+        // tbf needs at least a byte per second; u64 bits caps the top.
+        if !rate_mbit.is_finite() || !(0.0..=1e12).contains(&rate_mbit) {
+            return Err(Error::invalid(
+                op,
+                format!("rate {rate_mbit} Mbit/s is out of range (0 for none, up to 10^12)"),
+            ));
+        }
+        let rate_bps = (rate_mbit * 1e6).round() as u64;
+        if rate_mbit > 0.0 && rate_bps < 8 {
+            return Err(Error::invalid(
+                op,
+                format!("rate {rate_mbit} Mbit/s is below one byte per second"),
+            ));
+        }
+        Ok(Shape {
+            delay_ns: (delay_ms * 1e6).round() as u64,
+            loss_pct,
+            rate_bps,
+        })
+    }
+
+    pub fn is_none(&self) -> bool {
+        self.delay_ns == 0 && self.loss_pct == 0.0 && self.rate_bps == 0
+    }
+
+    /// "10ms 1% 10Mbit", as a label ("" when not shaped).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.delay_ns > 0 {
+            parts.push(format!("{}ms", self.delay_ns as f64 / 1e6));
+        }
+        if self.loss_pct > 0.0 {
+            parts.push(format!("{}% loss", self.loss_pct));
+        }
+        if self.rate_bps > 0 {
+            parts.push(format!("{}Mbit", self.rate_bps as f64 / 1e6));
+        }
+        parts.join(" ")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Requests, on any socket
+// ---------------------------------------------------------------------------
+
+impl Rtnl {
+    /// All links of the current network namespace with their addresses, ordered
+    /// by index: what `ip -j addr` shows.
+    pub fn links(&mut self) -> Result<Vec<Link>> {
+        const OP: &str = "links";
+        let nl = self;
+        let link_msgs = nl.request(
+            OP,
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        let addr_msgs = nl.request(
+            OP,
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            NLM_F_DUMP,
+        )?;
+
+        let mut links: Vec<(Link, Option<u32>)> = link_msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(link_from(l)),
+                _ => None,
+            })
+            .collect();
+        links.sort_by_key(|(l, _)| l.index);
+
+        let names: HashMap<u32, String> = links
+            .iter()
+            .map(|(l, _)| (l.index, l.name.clone()))
+            .collect();
+        let mut addrs: HashMap<u32, Vec<Addr>> = HashMap::new();
+        for m in addr_msgs {
+            if let RouteNetlinkMessage::NewAddress(a) = m {
+                if let Some(addr) = addr_from(&a) {
+                    addrs.entry(a.header.index).or_default().push(addr);
+                }
+            }
+        }
+
+        Ok(links
+            .into_iter()
+            .map(|(mut l, master)| {
+                // `ip` names a master it cannot resolve "ifN"; do the same.
+                l.master = master.map(|i| names.get(&i).cloned().unwrap_or(format!("if{i}")));
+                l.addrs = addrs.remove(&l.index).unwrap_or_default();
+                l
+            })
+            .collect())
+    }
+
+    /// The index of the link called `name` (`ip link show NAME`, or
+    /// `cat /sys/class/net/NAME/ifindex`).
+    pub fn link_index(&mut self, name: &str) -> Result<u32> {
+        const OP: &str = "link_index";
+        check_ifname(OP, name)?;
+        self.index_of(OP, name)
+    }
+
+    /// Creates a veth pair: `ip link add A type veth peer name B [netns
+    /// NSFD]`. With `peer_netns` (an open network namespace file) the peer
+    /// is born in that namespace (IFLA_NET_NS_FD on the peer), so it never
+    /// exists here, and no move is needed. `indexes` asks for the two
+    /// ends' interface indexes (when free in their namespaces).
+    ///
+    /// The kernel handles a veth end's carrier changes at once only when
+    /// its index differs from its peer's (linkwatch_urgent_event);
+    /// otherwise up to a second later, and a bridge port stays disabled
+    /// that long. Two namespaces each counting from 1 often give both ends
+    /// the same index: pass indexes that differ.
+    pub fn veth(
+        &mut self,
+        a: &str,
+        b: &str,
+        peer_netns: Option<BorrowedFd>,
+        indexes: Option<(u32, u32)>,
+    ) -> Result<()> {
+        const OP: &str = "veth";
+        check_ifname(OP, a)?;
+        check_ifname(OP, b)?;
+        if a == b {
+            return Err(Error::invalid(
+                OP,
+                format!("both ends are named '{a}'; a veth pair needs two different names"),
+            ));
+        }
+        let mut peer = LinkMessage::default();
+        peer.attributes.push(LinkAttribute::IfName(b.to_string()));
+        if let Some(ns) = peer_netns {
+            peer.attributes.push(LinkAttribute::NetNsFd(ns.as_raw_fd()));
+        }
+        let mut msg = LinkMessage::default();
+        if let Some((ia, ib)) = indexes {
+            msg.header.index = ia;
+            peer.header.index = ib;
+        }
+        msg.attributes.push(LinkAttribute::IfName(a.to_string()));
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Veth),
+            LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
+        ]));
+        let exists = if peer_netns.is_some() {
+            format!("a link named '{a}' already exists here, or '{b}' in the peer's namespace")
+        } else {
+            format!("a link named '{a}' or '{b}' already exists here (see links())")
+        };
+        self.new_link(OP, msg, &exists, "veth")
+    }
+
+    /// RTM_NEWLINK for a link of kind `kind`, with hints for a name in use
+    /// (`exists` says which) and a kernel without the driver.
+    fn new_link(&mut self, op: &str, msg: LinkMessage, exists: &str, kind: &str) -> Result<()> {
+        self.request(
+            op,
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+        .map_err(|e| match e.errno {
+            Some(Errno::EEXIST) => {
+                e.hint(format!("{exists}: pick other names or link_del it first"))
+            }
+            Some(Errno::EOPNOTSUPP) => {
+                e.hint(format!("this kernel has no {kind} support (module {kind})"))
+            }
+            _ => e,
+        })
+    }
+
+    /// Creates a bridge: `ip link add NAME type bridge`.
+    pub fn bridge(&mut self, name: &str) -> Result<()> {
+        const OP: &str = "bridge";
+        check_ifname(OP, name)?;
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        msg.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Bridge,
+            )]));
+        let exists = format!("a link named '{name}' already exists here (see links())");
+        self.new_link(OP, msg, &exists, "bridge")
+    }
+
+    /// Deletes a link: `ip link del NAME`. Deleting one end of a veth pair
+    /// deletes both.
+    pub fn link_del(&mut self, name: &str) -> Result<()> {
+        const OP: &str = "link_del";
+        check_ifname(OP, name)?;
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        self.request(OP, RouteNetlinkMessage::DelLink(msg), NLM_F_ACK)
+            .map(drop)
+            .map_err(|e| match e.errno {
+                Some(Errno::ENODEV) => e.hint(no_such_link(name)),
+                Some(Errno::EOPNOTSUPP) => {
+                    e.hint(format!("'{name}' cannot be deleted (lo never can)"))
+                }
+                _ => e,
+            })
+    }
+
+    /// Changes a link: `ip link set NAME [up|down] [master BR|nomaster]
+    /// [netns PID|NSFILE] [mtu N] [name NEW]`, all in one request.
+    pub fn link_set(&mut self, name: &str, s: &LinkSet) -> Result<()> {
+        const OP: &str = "link_set";
+        check_ifname(OP, name)?;
+        if *s == LinkSet::default() {
+            return Err(Error::invalid(
+                OP,
+                "nothing to change: give up, master, netns, mtu or name",
+            ));
+        }
+        if let Some(new) = &s.name {
+            check_ifname(OP, new)?;
+        }
+        if let Some(Some(m)) = &s.master {
+            check_ifname(OP, m)?;
+        }
+        let netns = match s.netns {
+            Some(NetnsTarget::Pid(pid)) => Some(LinkAttribute::NetNsPid(
+                u32::try_from(pid)
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| Error::invalid(OP, format!("netns pid {pid} must be > 0")))?,
+            )),
+            Some(NetnsTarget::Fd(fd)) if fd < 0 => {
+                return Err(Error::invalid(OP, format!("netns fd {fd} must be >= 0")))
+            }
+            Some(NetnsTarget::Fd(fd)) => Some(LinkAttribute::NetNsFd(fd)),
+            None => None,
+        };
+
+        let nl = self;
+        let mut msg = LinkMessage::default();
+        // Address the link by index, so that IFLA_IFNAME can carry a new name.
+        msg.header.index = nl.index_of(OP, name)?;
+        if let Some(up) = s.up {
+            msg.header.change_mask |= LinkFlags::Up;
+            if up {
+                msg.header.flags |= LinkFlags::Up;
+            }
+        }
+        match &s.master {
+            Some(Some(m)) => {
+                let idx = nl.index_of(OP, m)?;
+                msg.attributes.push(LinkAttribute::Controller(idx));
+            }
+            // IFLA_MASTER 0 releases the link from its master.
+            Some(None) => msg.attributes.push(LinkAttribute::Controller(0)),
+            None => {}
+        }
+        if let Some(mtu) = s.mtu {
+            msg.attributes.push(LinkAttribute::Mtu(mtu));
+        }
+        if let Some(new) = &s.name {
+            msg.attributes.push(LinkAttribute::IfName(new.clone()));
+        }
+        msg.attributes.extend(netns);
+
+        nl.request(OP, RouteNetlinkMessage::SetLink(msg), NLM_F_ACK)
+            .map(drop)
+            .map_err(|e| match e.errno {
+                Some(Errno::EBUSY) if s.name.is_some() => {
+                    e.hint(format!("'{name}' is up: set it down before renaming it"))
+                }
+                Some(Errno::EEXIST) => e.hint(
+                    "a link with that name already exists (here, or in the target namespace)",
+                ),
+                Some(Errno::ESRCH) => e.hint("no process with that pid (for netns)"),
+                Some(Errno::EBADF) => e.hint("the netns fd is not open"),
+                Some(Errno::EINVAL) if s.netns.is_some() && e.detail.is_empty() => e.hint(
+                    "the netns target is not a network namespace, or this link cannot move \
+                     (lo and bridge ports cannot)",
+                ),
+                _ => e,
+            })
+    }
+
+    /// Adds an address to a link: `ip addr add CIDR dev NAME` (a bare address
+    /// means /32 or /128, as with `ip`).
+    pub fn addr_add(&mut self, name: &str, cidr: &str) -> Result<()> {
+        const OP: &str = "addr_add";
+        self.addr_change(OP, name, cidr, true)
+            .map_err(|e| match e.errno {
+                Some(Errno::EEXIST) => e.hint(format!("'{name}' already has the address {cidr}")),
+                _ => e,
+            })
+    }
+
+    /// Removes an address from a link: `ip addr del CIDR dev NAME`.
+    pub fn addr_del(&mut self, name: &str, cidr: &str) -> Result<()> {
+        const OP: &str = "addr_del";
+        self.addr_change(OP, name, cidr, false)
+            .map_err(|e| match e.errno {
+                Some(Errno::EADDRNOTAVAIL) => e.hint(format!(
+                    "'{name}' has no address {cidr} (see links(); the prefix length must match)"
+                )),
+                _ => e,
+            })
+    }
+
+    /// Adds a route to the main table: `ip route add DST|default [via GW] [dev DEV]`.
+    pub fn route_add(&mut self, r: &Route) -> Result<()> {
+        const OP: &str = "route_add";
+        let (dst, via, v6) = r.checked(OP)?;
+        let nl = self;
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = if v6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        msg.header.table = RouteHeader::RT_TABLE_MAIN;
+        // What `ip route add` sends: proto boot, type unicast, and scope link for
+        // a route without a gateway (the destination is on the link itself).
+        msg.header.protocol = RouteProtocol::Boot;
+        msg.header.kind = RouteType::Unicast;
+        msg.header.scope = if via.is_some() {
+            RouteScope::Universe
+        } else {
+            RouteScope::Link
+        };
+        if let Some((addr, len)) = dst {
+            msg.header.destination_prefix_length = len;
+            if len > 0 {
+                msg.attributes
+                    .push(RouteAttribute::Destination(RouteAddress::from(addr)));
+            }
+        }
+        if let Some(g) = via {
+            msg.attributes
+                .push(RouteAttribute::Gateway(RouteAddress::from(g)));
+        }
+        if let Some(dev) = &r.dev {
+            let idx = nl.index_of(OP, dev)?;
+            msg.attributes.push(RouteAttribute::Oif(idx));
+        }
+        nl.request(
+            OP,
+            RouteNetlinkMessage::NewRoute(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+        .map_err(|e| match e.errno {
+            Some(Errno::EEXIST) => e.hint("that route already exists (see routes())"),
+            Some(Errno::ENETUNREACH) => e.hint(
+                "the gateway is not on any link: add an address whose subnet contains it \
+                 (addr_add) and set the link up first",
+            ),
+            Some(Errno::ENETDOWN) => e.hint("the link is down: link_set(dev, #{up: true}) first"),
+            _ => e,
+        })
+    }
+
+    /// The main routing table, IPv4 then IPv6: what `ip route` and
+    /// `ip -6 route` show (without the local and cached routes).
+    pub fn routes(&mut self) -> Result<Vec<RouteInfo>> {
+        const OP: &str = "routes";
+        let nl = self;
+        let link_msgs = nl.request(
+            OP,
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        let names: HashMap<u32, String> = link_msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => {
+                    let (l, _) = link_from(l);
+                    Some((l.index, l.name))
+                }
+                _ => None,
+            })
+            .collect();
+        let route_msgs = nl.request(
+            OP,
+            RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        let mut out: Vec<RouteInfo> = route_msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewRoute(r) => route_from(&r, &names),
+                _ => None,
+            })
+            .collect();
+        // IPv4 first, as `ip route; ip -6 route` would list them.
+        out.sort_by_key(|r| r.family != "inet");
+        Ok(out)
+    }
+    /// A permanent neighbour entry, as `ip neigh replace IP lladdr MAC dev
+    /// NAME nud permanent`: IPv4 address `ip` is at link-layer address
+    /// `mac` on link `index`, without ARP. Permanent entries do not count
+    /// against the neighbour table's gc_thresh3, which all namespaces share.
+    pub fn neigh_permanent(
+        &mut self,
+        index: u32,
+        ip: std::net::Ipv4Addr,
+        mac: &[u8],
+    ) -> Result<()> {
+        const OP: &str = "static_arp";
+        let mut msg = NeighbourMessage::default();
+        msg.header.family = AddressFamily::Inet;
+        msg.header.ifindex = index;
+        msg.header.state = NeighbourState::Permanent;
+        msg.header.kind = RouteType::Unicast;
+        msg.attributes
+            .push(NeighbourAttribute::Destination(NeighbourAddress::Inet(ip)));
+        msg.attributes
+            .push(NeighbourAttribute::LinkLayerAddress(mac.to_vec()));
+        self.request(
+            OP,
+            RouteNetlinkMessage::NewNeighbour(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+        )
+        .map(drop)
+    }
+
+    /// Shapes what leaves link `name`, as `tc qdisc add dev NAME root ...`
+    /// does: netem for delay and loss; tbf for the rate, with netem under
+    /// it (parent 1:1) when both are asked, as Mininet's TCLink stacks them.
+    /// A link that is not shaped is left alone.
+    pub fn shape(&mut self, name: &str, s: &Shape) -> Result<()> {
+        const OP: &str = "shape";
+        check_ifname(OP, name)?;
+        if s.is_none() {
+            return Ok(());
+        }
+        let index = i32::try_from(self.index_of(OP, name)?).unwrap_or(i32::MAX);
+        let mut parent = TcHandle::ROOT;
+        if s.rate_bps > 0 {
+            let handle = TcHandle { major: 1, minor: 0 };
+            self.qdisc(OP, index, parent, handle, "tbf", tbf_options(s))?;
+            parent = TcHandle { major: 1, minor: 1 };
+        }
+        if s.delay_ns > 0 || s.loss_pct > 0.0 {
+            let handle = TcHandle {
+                major: 10,
+                minor: 0,
+            };
+            self.qdisc(OP, index, parent, handle, "netem", netem_options(s))?;
+        }
+        Ok(())
+    }
+
+    /// RTM_NEWQDISC: `tc qdisc add dev INDEX parent P handle H KIND OPTIONS`.
+    fn qdisc(
+        &mut self,
+        op: &str,
+        index: i32,
+        parent: TcHandle,
+        handle: TcHandle,
+        kind: &str,
+        options: Vec<u8>,
+    ) -> Result<()> {
+        let mut msg = TcMessage::with_index(index);
+        msg.header.parent = parent;
+        msg.header.handle = handle;
+        msg.attributes.push(TcAttribute::Kind(kind.to_string()));
+        msg.attributes
+            .push(TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, options)));
+        self.request(
+            op,
+            RouteNetlinkMessage::NewQueueDiscipline(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+        .map_err(|e| match e.errno {
+            Some(Errno::ENOENT) => e.hint(format!(
+                "this kernel has no {kind} qdisc (module sch_{kind})"
+            )),
+            Some(Errno::EEXIST) => e.hint("the link is shaped already"),
+            _ => e,
+        })
+    }
+
+    /// `ip addr add|del`: IFA_LOCAL and IFA_ADDRESS both carry the address (no
+    /// peer), and an IPv4 loopback address gets scope host, as `ip` does.
+    fn addr_change(&mut self, op: &str, name: &str, cidr: &str, add: bool) -> Result<()> {
+        check_ifname(op, name)?;
+        let (addr, len) = parse_cidr(op, cidr)?;
+        let nl = self;
+        let mut msg = AddressMessage::default();
+        msg.header.index = nl.index_of(op, name)?;
+        msg.header.prefix_len = len;
+        msg.header.family = if addr.is_ipv6() {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        if matches!(addr, IpAddr::V4(a) if a.is_loopback()) {
+            msg.header.scope = AddressScope::Host;
+        }
+        msg.attributes.push(AddressAttribute::Local(addr));
+        msg.attributes.push(AddressAttribute::Address(addr));
+        let (req, flags) = if add {
+            (
+                RouteNetlinkMessage::NewAddress(msg),
+                NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            )
+        } else {
+            (RouteNetlinkMessage::DelAddress(msg), NLM_F_ACK)
+        };
+        nl.request(op, req, flags).map(drop)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The same in the current network namespace, one socket per call
+// ---------------------------------------------------------------------------
+
+/// All links of the current network namespace with their addresses, ordered
+/// by index: what `ip -j addr` shows.
+pub fn links() -> Result<Vec<Link>> {
+    Rtnl::open("links")?.links()
+}
+
+/// The index of the link called `name` (`ip link show NAME`, or
+/// `cat /sys/class/net/NAME/ifindex`).
+pub fn link_index(name: &str) -> Result<u32> {
+    Rtnl::open("link_index")?.link_index(name)
+}
+
+/// Creates a veth pair: `ip link add A type veth peer name B`.
+pub fn veth(a: &str, b: &str) -> Result<()> {
+    Rtnl::open("veth")?.veth(a, b, None, None)
+}
+
+/// Creates a bridge: `ip link add NAME type bridge`.
+pub fn bridge(name: &str) -> Result<()> {
+    Rtnl::open("bridge")?.bridge(name)
+}
+
+/// Deletes a link: `ip link del NAME`. Deleting one end of a veth pair
+/// deletes both.
+pub fn link_del(name: &str) -> Result<()> {
+    Rtnl::open("link_del")?.link_del(name)
+}
+
+/// Changes a link: `ip link set NAME ...` (see `Rtnl::link_set`).
+pub fn link_set(name: &str, s: &LinkSet) -> Result<()> {
+    Rtnl::open("link_set")?.link_set(name, s)
+}
+
+/// Adds an address to a link: `ip addr add CIDR dev NAME`.
+pub fn addr_add(name: &str, cidr: &str) -> Result<()> {
+    Rtnl::open("addr_add")?.addr_add(name, cidr)
+}
+
+/// Removes an address from a link: `ip addr del CIDR dev NAME`.
+pub fn addr_del(name: &str, cidr: &str) -> Result<()> {
+    Rtnl::open("addr_del")?.addr_del(name, cidr)
+}
+
+/// Adds a route to the main table: `ip route add ...`.
+pub fn route_add(r: &Route) -> Result<()> {
+    Rtnl::open("route_add")?.route_add(r)
+}
+
+/// The main routing table, IPv4 then IPv6.
+pub fn routes() -> Result<Vec<RouteInfo>> {
+    Rtnl::open("routes")?.routes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sched::{unshare, CloneFlags};
+    use nix::sys::wait::{waitpid, WaitStatus};
+    use nix::unistd::{fork, pipe, ForkResult};
+    use std::io::{Read, Write};
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::process::Command;
+
+    type Check = std::result::Result<(), String>;
+
+    /// Exit code of a child that could not get a network namespace.
+    const SKIP: i32 = 77;
+
+    macro_rules! ensure {
+        ($cond:expr, $($fmt:tt)+) => {
+            if !$cond {
+                return Err(format!("line {}: {}", line!(), format!($($fmt)+)));
+            }
+        };
+    }
+
+    fn ok<T>(op: &str, r: Result<T>) -> std::result::Result<T, String> {
+        r.map_err(|e| format!("{op}: {e}"))
+    }
+
+    fn find<'a>(links: &'a [Link], name: &str) -> std::result::Result<&'a Link, String> {
+        links
+            .iter()
+            .find(|l| l.name == name)
+            .ok_or_else(|| format!("no link '{name}' in {links:?}"))
+    }
+
+    /// Runs `body` in a forked child inside a new network namespace, so
+    /// nothing it does can touch the host's network. The child reports
+    /// failure text through a pipe and always ends in `_exit`.
+    /// Returns `None` (after saying why) when no namespace can be had.
+    fn in_fresh_netns(body: fn() -> Check) -> Option<Check> {
+        let (rd, wr) = pipe().expect("pipe");
+        // SAFETY: the child only runs `body` and then _exit()s; it never
+        // returns into the test harness.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => {
+                drop(rd);
+                let code = child_main(wr, body);
+                unsafe { libc::_exit(code) }
+            }
+            ForkResult::Parent { child } => {
+                drop(wr);
+                let mut report = String::new();
+                let _ = std::fs::File::from(rd).read_to_string(&mut report);
+                match waitpid(child, None).expect("waitpid") {
+                    WaitStatus::Exited(_, 0) => Some(Ok(())),
+                    WaitStatus::Exited(_, SKIP) => {
+                        eprintln!("SKIPPED: {report}");
+                        None
+                    }
+                    other => Some(Err(format!("child {other:?}: {report}"))),
+                }
+            }
+        }
+    }
+
+    fn child_main(wr: OwnedFd, body: fn() -> Check) -> i32 {
+        let mut out = std::fs::File::from(wr);
+        // A new network namespace: as root directly, otherwise inside a new
+        // user namespace (the forked child is single-threaded, as that needs).
+        if unshare(CloneFlags::CLONE_NEWNET).is_err()
+            && unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET).is_err()
+        {
+            let _ = write!(
+                out,
+                "cannot unshare(CLONE_NEWNET) here (needs root or user namespaces)"
+            );
+            return SKIP;
+        }
+        match std::panic::catch_unwind(body) {
+            Ok(Ok(())) => 0,
+            Ok(Err(msg)) => {
+                let _ = out.write_all(msg.as_bytes());
+                1
+            }
+            Err(_) => {
+                let _ = out.write_all(b"panicked");
+                2
+            }
+        }
+    }
+
+    fn assert_child(r: Option<Check>) {
+        if let Some(Err(msg)) = r {
+            panic!("{msg}");
+        }
+    }
+
+    #[test]
+    fn fresh_netns_has_only_lo_down_then_up_with_127_0_0_1() {
+        assert_child(in_fresh_netns(|| {
+            let ls = ok("links", links())?;
+            ensure!(ls.len() == 1, "expected only lo, got {ls:?}");
+            let lo = &ls[0];
+            ensure!(lo.name == "lo" && lo.kind == "loopback", "{lo:?}");
+            ensure!(lo.state == "DOWN", "lo state {}", lo.state);
+            ensure!(lo.flags == ["LOOPBACK"], "lo flags {:?}", lo.flags);
+            ensure!(lo.addrs.is_empty(), "lo addrs {:?}", lo.addrs);
+            ensure!(lo.mac == "00:00:00:00:00:00", "lo mac {}", lo.mac);
+            ensure!(ok("link_index", link_index("lo"))? == lo.index, "index");
+
+            let up = LinkSet {
+                up: Some(true),
+                ..Default::default()
+            };
+            ok("link_set", link_set("lo", &up))?;
+            let ls = ok("links", links())?;
+            let lo = find(&ls, "lo")?;
+            ensure!(lo.state == "UNKNOWN", "lo state {}", lo.state);
+            ensure!(
+                lo.flags == ["LOOPBACK", "UP", "LOWER_UP"],
+                "lo flags {:?}",
+                lo.flags
+            );
+            let want = Addr {
+                family: "inet",
+                local: "127.0.0.1".into(),
+                prefix_len: 8,
+                scope: "host",
+            };
+            ensure!(lo.addrs.contains(&want), "lo addrs {:?}", lo.addrs);
+            Ok(())
+        }));
+    }
+
+    #[test]
+    fn veth_bridge_addr_master_route_in_a_fresh_netns() {
+        assert_child(in_fresh_netns(|| {
+            ok("veth", veth("va", "vb"))?;
+            ok("bridge", bridge("br0"))?;
+            let ls = ok("links", links())?;
+            let va = find(&ls, "va")?;
+            let vb = find(&ls, "vb")?;
+            ensure!(va.kind == "veth" && vb.kind == "veth", "{va:?} {vb:?}");
+            ensure!(find(&ls, "br0")?.kind == "bridge", "br0 kind");
+            ensure!(va.state == "DOWN" && va.mac.len() == 17, "{va:?}");
+
+            let set = |up, master: Option<&str>| LinkSet {
+                up: Some(up),
+                master: Some(master.map(String::from)),
+                ..Default::default()
+            };
+            ok("link_set va", link_set("va", &set(true, Some("br0"))))?;
+            ok("link_set br0 up", link_set("br0", &set(true, None)))?;
+            ok("addr_add", addr_add("vb", "10.1.2.3/24"))?;
+            ok("addr_add v6", addr_add("vb", "fd00::3/64"))?;
+            let up = LinkSet {
+                up: Some(true),
+                mtu: Some(1400),
+                ..Default::default()
+            };
+            ok("link_set vb", link_set("vb", &up))?;
+
+            let ls = ok("links", links())?;
+            let va = find(&ls, "va")?;
+            let vb = find(&ls, "vb")?;
+            ensure!(
+                va.master.as_deref() == Some("br0"),
+                "va master {:?}",
+                va.master
+            );
+            ensure!(
+                va.flags.contains(&"UP".to_string()),
+                "va flags {:?}",
+                va.flags
+            );
+            ensure!(vb.mtu == 1400, "vb mtu {}", vb.mtu);
+            let v4 = Addr {
+                family: "inet",
+                local: "10.1.2.3".into(),
+                prefix_len: 24,
+                scope: "global",
+            };
+            ensure!(vb.addrs.first() == Some(&v4), "vb addrs {:?}", vb.addrs);
+            ensure!(
+                vb.addrs
+                    .iter()
+                    .any(|a| a.family == "inet6" && a.local == "fd00::3" && a.prefix_len == 64),
+                "vb addrs {:?}",
+                vb.addrs
+            );
+
+            // Routes: one via a gateway, one straight onto the link, a default.
+            let route = |dst: Option<&str>, via: Option<&str>, dev: Option<&str>| Route {
+                dst: dst.map(String::from),
+                via: via.map(String::from),
+                dev: dev.map(String::from),
+            };
+            ok(
+                "route_add via",
+                route_add(&route(Some("10.9.0.0/16"), Some("10.1.2.1"), None)),
+            )?;
+            ok(
+                "route_add dev",
+                route_add(&route(Some("10.8.0.0/16"), None, Some("vb"))),
+            )?;
+            ok(
+                "route_add default",
+                route_add(&route(None, Some("10.1.2.1"), Some("vb"))),
+            )?;
+            let routes = ok("routes", routes())?;
+            let has = |dst: Option<&str>, via: Option<&str>| {
+                routes.iter().any(|r| {
+                    r.dst.as_deref() == dst
+                        && r.via.as_deref() == via
+                        && r.dev.as_deref() == Some("vb")
+                })
+            };
+            ensure!(has(Some("10.9.0.0/16"), Some("10.1.2.1")), "{routes:?}");
+            ensure!(has(Some("10.8.0.0/16"), None), "{routes:?}");
+            ensure!(has(None, Some("10.1.2.1")), "{routes:?}");
+            ensure!(has(Some("10.1.2.0/24"), None), "{routes:?}");
+            let e = route_add(&route(Some("10.9.0.0/16"), Some("10.1.2.1"), None));
+            ensure!(
+                matches!(&e, Err(e) if e.errno == Some(Errno::EEXIST) && e.hint.is_some()),
+                "duplicate route: {e:?}"
+            );
+
+            // nomaster, rename (while down), delete.
+            ok("nomaster", link_set("va", &set(false, None)))?;
+            let rename = LinkSet {
+                name: Some("va-renamed".into()),
+                ..Default::default()
+            };
+            ok("rename", link_set("va", &rename))?;
+            let ls = ok("links", links())?;
+            ensure!(find(&ls, "va-renamed")?.master.is_none(), "still enslaved");
+            ensure!(find(&ls, "va").is_err(), "old name still there");
+
+            ok("addr_del", addr_del("vb", "10.1.2.3/24"))?;
+            let e = addr_del("vb", "10.1.2.3/24");
+            ensure!(
+                matches!(&e, Err(e) if e.errno == Some(Errno::EADDRNOTAVAIL)),
+                "second addr_del: {e:?}"
+            );
+            ok("link_del", link_del("va-renamed"))?;
+            ok("link_del br0", link_del("br0"))?;
+            let names: Vec<String> = ok("links", links())?.into_iter().map(|l| l.name).collect();
+            ensure!(
+                names == ["lo"],
+                "left over: {names:?} (the peer goes with its veth)"
+            );
+            Ok(())
+        }));
+    }
+
+    #[test]
+    fn errors_name_the_op_keep_the_errno_and_hint() {
+        assert_child(in_fresh_netns(|| {
+            ok("veth", veth("x0", "x1"))?;
+            let e = veth("x0", "x2").err().ok_or("second veth x0 succeeded")?;
+            ensure!(
+                e.op == "veth: RTM_NEWLINK" && e.errno == Some(Errno::EEXIST),
+                "{e:?}"
+            );
+            ensure!(e.hint.as_deref().unwrap_or("").contains("x0"), "{e:?}");
+            let e = bridge("x1").err().ok_or("bridge x1 succeeded")?;
+            ensure!(e.errno == Some(Errno::EEXIST), "{e:?}");
+
+            for (op, r) in [
+                ("link_del", link_del("nope")),
+                ("addr_add", addr_add("nope", "10.0.0.1/24")),
+                (
+                    "link_set",
+                    link_set(
+                        "nope",
+                        &LinkSet {
+                            up: Some(true),
+                            ..Default::default()
+                        },
+                    ),
+                ),
+                (
+                    "link_set",
+                    link_set(
+                        "x0",
+                        &LinkSet {
+                            master: Some(Some("nobr".into())),
+                            ..Default::default()
+                        },
+                    ),
+                ),
+            ] {
+                let e = r.err().ok_or(format!("{op} on a missing link succeeded"))?;
+                ensure!(
+                    e.op.starts_with(&format!("{op}: RTM_")) && e.errno == Some(Errno::ENODEV),
+                    "{e:?}"
+                );
+                ensure!(
+                    e.hint.as_deref().unwrap_or("").contains("no link named"),
+                    "{e:?}"
+                );
+            }
+            let e = link_index("nope").err().ok_or("link_index nope")?;
+            ensure!(e.errno == Some(Errno::ENODEV), "{e:?}");
+
+            // Rejected before the kernel sees them.
+            for r in [
+                veth("same", "same"),
+                bridge(""),
+                bridge("sixteen-bytes-xx"),
+                bridge("nul\0byte"),
+                bridge("a/b"),
+                addr_add("x0", "10.0.0.1/33"),
+                addr_add("x0", "10.0.0.300/24"),
+                addr_add("x0", "fd00::1/129"),
+                addr_add("x0", "10.0.0.1/"),
+                route_add(&Route::default()),
+                route_add(&Route {
+                    dst: Some("10.0.0.1/24".into()),
+                    dev: Some("x0".into()),
+                    via: None,
+                }),
+                route_add(&Route {
+                    dst: Some("fd00::/64".into()),
+                    via: Some("10.0.0.1".into()),
+                    dev: None,
+                }),
+                link_set("x0", &LinkSet::default()),
+                link_set(
+                    "x0",
+                    &LinkSet {
+                        netns: Some(NetnsTarget::Pid(0)),
+                        ..Default::default()
+                    },
+                ),
+            ] {
+                let e = r.err().ok_or("bad input was accepted")?;
+                ensure!(
+                    e.errno == Some(Errno::EINVAL) && !e.detail.is_empty(),
+                    "{e:?}"
+                );
+            }
+            // Nothing was created by the rejected calls.
+            let mut names: Vec<String> =
+                ok("links", links())?.into_iter().map(|l| l.name).collect();
+            names.sort();
+            ensure!(names == ["lo", "x0", "x1"], "{names:?}");
+            ok("link_del", link_del("x1"))?;
+            Ok(())
+        }));
+    }
+
+    /// `link_set(netns)`: both forms move a link into another process's
+    /// namespace, where `links()` then sees it.
+    #[test]
+    fn link_set_netns_moves_links_by_pid_and_by_fd() {
+        assert_child(in_fresh_netns(|| {
+            ok("veth", veth("m0", "m1"))?;
+            ok("veth", veth("f0", "f1"))?;
+            let (ready_rd, ready_wr) = pipe().map_err(|e| e.to_string())?;
+            let (go_rd, go_wr) = pipe().map_err(|e| e.to_string())?;
+            // SAFETY: the grandchild only checks links() and _exit()s.
+            match unsafe { fork() }.map_err(|e| e.to_string())? {
+                ForkResult::Child => {
+                    drop(ready_rd);
+                    drop(go_wr);
+                    let code = match unshare(CloneFlags::CLONE_NEWNET) {
+                        Err(_) => 3,
+                        Ok(()) => {
+                            let _ = std::fs::File::from(ready_wr).write_all(b"r");
+                            let mut b = [0u8; 1];
+                            let _ = std::fs::File::from(go_rd).read(&mut b);
+                            let names: Vec<String> = links()
+                                .map(|v| v.into_iter().map(|l| l.name).collect())
+                                .unwrap_or_default();
+                            let mut names = names;
+                            names.sort();
+                            if names == ["f1", "lo", "m1"] {
+                                0
+                            } else {
+                                4
+                            }
+                        }
+                    };
+                    unsafe { libc::_exit(code) }
+                }
+                ForkResult::Parent { child } => {
+                    drop(ready_wr);
+                    drop(go_rd);
+                    let mut b = [0u8; 1];
+                    let _ = std::fs::File::from(ready_rd).read(&mut b);
+                    let by_pid = LinkSet {
+                        netns: Some(NetnsTarget::Pid(child.as_raw())),
+                        ..Default::default()
+                    };
+                    let moved = link_set("m1", &by_pid);
+                    let nsfile = std::fs::File::open(format!("/proc/{child}/ns/net"))
+                        .map_err(|e| e.to_string())?;
+                    let by_fd = LinkSet {
+                        netns: Some(NetnsTarget::Fd(nsfile.as_raw_fd())),
+                        ..Default::default()
+                    };
+                    let moved_fd = link_set("f1", &by_fd);
+                    let _ = std::fs::File::from(go_wr).write_all(b"g");
+                    let status = waitpid(child, None).map_err(|e| e.to_string())?;
+                    ok("link_set netns pid", moved)?;
+                    ok("link_set netns fd", moved_fd)?;
+                    ensure!(
+                        status == WaitStatus::Exited(child, 0),
+                        "the other namespace did not see m1 and f1: {status:?}"
+                    );
+                    let mut names: Vec<String> =
+                        ok("links", links())?.into_iter().map(|l| l.name).collect();
+                    names.sort();
+                    ensure!(names == ["f0", "lo", "m0"], "{names:?}");
+                    Ok(())
+                }
+            }
+        }));
+    }
+
+    /// `links()` agrees with `ip -j addr`, read in the test's own (host)
+    /// namespace without changing anything.
+    #[test]
+    fn links_match_ip_j_addr_in_the_current_namespace() {
+        let out = match Command::new("ip").args(["-j", "addr"]).output() {
+            Ok(o) if o.status.success() => o,
+            other => {
+                eprintln!("SKIPPED: `ip -j addr` unavailable: {other:?}");
+                return;
+            }
+        };
+        let ip: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j json");
+        let ip = ip.as_array().expect("ip -j addr gives an array");
+        let ours = links().expect("links()");
+        let names = |v: &[Link]| {
+            v.iter()
+                .map(|l| (l.index, l.name.clone()))
+                .collect::<Vec<_>>()
+        };
+        let theirs: Vec<(u32, String)> = ip
+            .iter()
+            .map(|l| {
+                (
+                    l["ifindex"].as_u64().unwrap_or(0) as u32,
+                    l["ifname"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(names(&ours), theirs, "names and indexes");
+        for (l, j) in ours.iter().zip(ip) {
+            assert_eq!(Some(u64::from(l.mtu)), j["mtu"].as_u64(), "{} mtu", l.name);
+            assert_eq!(
+                Some(l.state.as_str()),
+                j["operstate"].as_str(),
+                "{} state",
+                l.name
+            );
+            let flags: Vec<&str> = j["flags"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|f| f.as_str()).collect())
+                .unwrap_or_default();
+            assert_eq!(l.flags, flags, "{} flags", l.name);
+            assert_eq!(
+                l.master.as_deref(),
+                j["master"].as_str(),
+                "{} master",
+                l.name
+            );
+            if matches!(j["link_type"].as_str(), Some("ether" | "loopback")) {
+                assert_eq!(
+                    Some(l.mac.as_str()),
+                    j["address"].as_str(),
+                    "{} mac",
+                    l.name
+                );
+            }
+            let addrs: Vec<(String, String, u64, String)> = j["addr_info"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| {
+                            let s = |k: &str| x[k].as_str().unwrap_or("").to_string();
+                            (
+                                s("family"),
+                                s("local"),
+                                x["prefixlen"].as_u64().unwrap_or(0),
+                                s("scope"),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mine: Vec<(String, String, u64, String)> = l
+                .addrs
+                .iter()
+                .map(|a| {
+                    (
+                        a.family.to_string(),
+                        a.local.clone(),
+                        u64::from(a.prefix_len),
+                        a.scope.to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(mine, addrs, "{} addresses", l.name);
+        }
+    }
+
+    #[test]
+    fn routes_match_ip_j_route_in_the_current_namespace() {
+        let out = match Command::new("ip").args(["-j", "route"]).output() {
+            Ok(o) if o.status.success() => o,
+            other => {
+                eprintln!("SKIPPED: `ip -j route` unavailable: {other:?}");
+                return;
+            }
+        };
+        let ip: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j json");
+        let theirs: Vec<(Option<String>, Option<String>, Option<String>)> = ip
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|r| r["type"].is_null() || r["type"] == "unicast")
+            .map(|r| {
+                let s = |k: &str| r[k].as_str().map(String::from);
+                let dst = s("dst").filter(|d| d != "default").map(|d| {
+                    if d.contains('/') {
+                        d
+                    } else {
+                        format!("{d}/32")
+                    }
+                });
+                (dst, s("gateway"), s("dev"))
+            })
+            .collect();
+        let ours: Vec<_> = routes()
+            .expect("routes()")
+            .into_iter()
+            .filter(|r| r.family == "inet")
+            .map(|r| (r.dst, r.via, r.dev))
+            .collect();
+        assert_eq!(ours, theirs);
+    }
+}
