@@ -236,34 +236,7 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
 
     // The parent's part: the child waits until its maps are written.
     if let Some(go_w) = go_w {
-        let maps = Plan::in_process(
-            plan::map_ops(
-                &pid.to_string(),
-                spec.uid_map.as_deref(),
-                spec.gid_map.as_deref(),
-                spec.setgroups.unwrap_or(SetGroups::Deny),
-            ),
-            traced,
-        );
-        let kept = Kept::default();
-        let r = child::run_here_kept(&maps, &kept);
-        if traced {
-            let me = std::process::id() as i32;
-            let recs = kept.0.borrow();
-            trace_events.extend(events(&maps, &recs, me, me, &mut Slots::default()));
-        }
-        if let Err(f) = r {
-            // Closing "go" without a word: the child sees EOF and exits
-            // without running anything.
-            drop(go_w);
-            child.reap_blocking();
-            return Err(map_hint(maps.error(op, f.op, f.aux, f.errno)));
-        }
-        if let Err(e) = nix::unistd::write(&go_w, b"g") {
-            drop(go_w);
-            child.kill_and_reap();
-            return Err(Error::sys(format!("{op}: release the child"), e));
-        }
+        write_maps(op, spec, &mut child, go_w, traced, &mut trace_events)?;
     }
 
     let bytes = match collect(op, &report_r) {
@@ -275,6 +248,46 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     };
     drop(report_r);
     finish(op, spec, &plan, child, &bytes, trace_events)
+}
+
+/// Writes the id maps of the child's user namespace (setgroups first),
+/// then lets it go on. On a failure the child is released without a word
+/// (EOF on "go": it exits without running anything) and reaped.
+fn write_maps(
+    op: &str,
+    spec: &Spec,
+    child: &mut Child,
+    go_w: OwnedFd,
+    traced: bool,
+    trace_events: &mut Vec<(Step, Event)>,
+) -> Result<()> {
+    let maps = Plan::in_process(
+        plan::map_ops(
+            &child.pid.to_string(),
+            spec.uid_map.as_deref(),
+            spec.gid_map.as_deref(),
+            spec.setgroups.unwrap_or(SetGroups::Deny),
+        ),
+        traced,
+    );
+    let kept = Kept::default();
+    let r = child::run_here_kept(&maps, &kept);
+    if traced {
+        let me = std::process::id() as i32;
+        let recs = kept.0.borrow();
+        trace_events.extend(events(&maps, &recs, me, me, &mut Slots::default()));
+    }
+    if let Err(f) = r {
+        drop(go_w);
+        child.reap_blocking();
+        return Err(map_hint(maps.error(op, f.op, f.aux, f.errno)));
+    }
+    if let Err(e) = nix::unistd::write(&go_w, b"g") {
+        drop(go_w);
+        child.kill_and_reap();
+        return Err(Error::sys(format!("{op}: release the child"), e));
+    }
+    Ok(())
 }
 
 /// clone3 with CLONE_VM: the child starts in `child::child_entry`.
