@@ -52,31 +52,41 @@ impl Term {
     /// Starts nsscript in a new session (the REPL, as stdin is the pty),
     /// with its history in the test folder, and waits for the prompt.
     fn start(&mut self) {
+        self.start_with(&[]);
+        self.wait_for("the first prompt", |s| s.contains("ns> "));
+    }
+
+    /// Starts `nsscript ARGS` in a new session on the pty.
+    fn start_with(&mut self, args: &[&str]) {
         self.sessions += 1;
         let bin = util::bin();
         let hist = format!("NSSCRIPT_HISTORY={}", self.history().display());
-        let o = self.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            "repl",
-            "-x",
-            "160",
-            "-y",
-            "50",
-            "-c",
-            &self.dir.display().to_string(),
-            "--",
-            "env",
-            &hist,
-            &bin.display().to_string(),
-        ]);
+        let o = self.tmux(
+            &[
+                "new-session",
+                "-d",
+                "-s",
+                "repl",
+                "-x",
+                "160",
+                "-y",
+                "50",
+                "-c",
+                &self.dir.display().to_string(),
+                "--",
+                "env",
+                &hist,
+                &bin.display().to_string(),
+            ]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect::<Vec<&str>>(),
+        );
         assert!(
             o.status.success(),
             "tmux new-session: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        self.wait_for("the first prompt", |s| s.contains("ns> "));
     }
 
     /// Types text literally (no Enter).
@@ -574,6 +584,36 @@ fn sigterm_at_the_prompt_reaches_the_children_and_ends_the_session() {
             std::fs::read_to_string(&flag).unwrap_or_default(),
             "term\n",
             "the child's trap did not run"
+        );
+    });
+}
+
+/// `demo/uts.rhai -i` puts a shell inside the namespace on the terminal:
+/// Ctrl-C there reaches the shell (its foreground job), not nsscript, as
+/// in any shell, and `exit` ends the demo with the shell's status.
+#[test]
+fn ctrl_c_in_an_interactive_demo_reaches_the_shell_inside() {
+    guarded(|| {
+        let Some(mut t) = Term::new("demo-i") else {
+            return;
+        };
+        t.start_with(&["demo/uts.rhai", "-i"]);
+        t.wait_for("the shell inside", |s| s.contains("uts.idocker.io"));
+        t.line("sleep 100; echo AFTER-SLEEP");
+        t.wait_until_busy("the shell waiting for sleep", |_, state| state == Some('S'));
+        std::thread::sleep(Duration::from_millis(300));
+        t.key("C-c");
+        t.line("echo STILL-$((6*7))");
+        t.wait_text("STILL-42");
+        let nsscript = t.pane_pid();
+        assert!(
+            Path::new(&format!("/proc/{nsscript}")).exists(),
+            "Ctrl-C ended nsscript"
+        );
+        t.line("exit 3");
+        assert!(
+            util::dies(&nsscript),
+            "nsscript {nsscript} still runs after the shell's exit"
         );
     });
 }

@@ -90,7 +90,9 @@ pub fn reap_all() {
 }
 
 /// Forwards `sig` to every child, handled or adopted, and waits until all
-/// have ended or the grace period is over.
+/// have ended or the grace period is over. An orphan adopted meanwhile
+/// (the `sleep` of `sh -c "sleep 100 & wait"` once the shell has ended)
+/// gets the signal too.
 fn pass_on(sig: libc::c_int, all: &[Rc<RefCell<Child>>]) {
     let known = |pid: i32| {
         all.iter()
@@ -103,10 +105,7 @@ fn pass_on(sig: libc::c_int, all: &[Rc<RefCell<Child>>]) {
             }
         }
     }
-    for pid in children().into_iter().filter(|p| !known(*p)) {
-        // SAFETY: a signal to our own unreaped child.
-        unsafe { libc::kill(pid, sig) };
-    }
+    let mut told = std::collections::HashSet::new();
     let deadline = std::time::Instant::now() + os::signals::grace();
     while std::time::Instant::now() < deadline {
         let mut running = false;
@@ -116,6 +115,10 @@ fn pass_on(sig: libc::c_int, all: &[Rc<RefCell<Child>>]) {
             }
         }
         for pid in children().into_iter().filter(|p| !known(*p)) {
+            if told.insert(pid) {
+                // SAFETY: a signal to our own unreaped child.
+                unsafe { libc::kill(pid, sig) };
+            }
             // SAFETY: non-blocking reap of an adopted orphan.
             running |= unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) } == 0;
         }
