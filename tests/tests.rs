@@ -11,6 +11,7 @@ mod faults;
 mod init;
 mod join;
 mod load;
+mod netlink;
 mod repl;
 mod spawn;
 mod stdlib;

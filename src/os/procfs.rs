@@ -212,6 +212,13 @@ fn initial_inode(kind: Namespace) -> Option<u64> {
     }
 }
 
+/// The inode of the user namespace that owns this process's namespace of
+/// `kind` (NS_GET_USERNS on /proc/self/ns/KIND), None where it is hidden.
+fn owner_inode(kind: Namespace) -> Option<u64> {
+    let fd = super::nsfs::open_ro(&format!("/proc/self/ns/{}", kind.proc_name())).ok()?;
+    super::nsfs::owner_of(&fd)
+}
+
 /// The mount id of the topmost "/" in a mountinfo table. Mount ids are
 /// unique system-wide, so two processes whose root mounts share an id are
 /// in the same mount namespace.
@@ -239,8 +246,10 @@ pub enum Initial {
 /// pid 1's /proc/1/ns links are compared when readable. Where they are not
 /// (pid 1 may hold capabilities we lack, and reading them is a ptrace-mode
 /// check), the kernel's fixed inode numbers of the initial namespaces
-/// answer, and for mounts the id of the root mount in both mountinfo
-/// tables. When nothing can tell, the answer is `Unknown`.
+/// answer, then the user namespace that owns ours (an initial namespace
+/// is owned by the initial one), and for mounts the id of the root mount
+/// in both mountinfo tables. When nothing can tell, the answer is
+/// `Unknown`.
 pub fn initial(kind: Namespace) -> Initial {
     let yes = |b: bool| if b { Initial::Yes } else { Initial::No };
     let Ok(mine) = ns_link(None, kind) else {
@@ -264,6 +273,13 @@ pub fn initial(kind: Namespace) -> Initial {
     }
     if let (Some(fixed), Some(ino)) = (initial_inode(kind), ns_inode(&mine)) {
         return yes(ino == fixed);
+    }
+    // Every initial namespace belongs to the initial user namespace: one
+    // owned by another user namespace was made inside it, as an
+    // unprivileged user's network namespace is. An owner outside our view
+    // (EPERM, an ancestor of our user namespace) tells nothing.
+    if owner_inode(kind).is_some_and(|o| Some(o) != initial_inode(Namespace::User)) {
+        return Initial::No;
     }
     if kind == Namespace::Mount {
         let read = |p: &str| std::fs::read_to_string(p).ok();
