@@ -297,14 +297,6 @@ impl Rtnl {
             .collect())
     }
 
-    /// The index of the link called `name` (`ip link show NAME`, or
-    /// `cat /sys/class/net/NAME/ifindex`).
-    pub fn link_index(&mut self, name: &str) -> Result<u32> {
-        const OP: &str = "link_index";
-        check_ifname(OP, name)?;
-        self.index_of(OP, name)
-    }
-
     /// Creates a veth pair: `ip link add A type veth peer name B [netns
     /// NSFD]`. With `peer_netns` (an open network namespace file) the peer
     /// is born in that namespace (IFLA_NET_NS_FD on the peer), so it never
@@ -721,12 +713,6 @@ impl Rtnl {
 /// by index: what `ip -j addr` shows.
 pub fn links() -> Result<Vec<Link>> {
     Rtnl::open("links")?.links()
-}
-
-/// The index of the link called `name` (`ip link show NAME`, or
-/// `cat /sys/class/net/NAME/ifindex`).
-pub fn link_index(name: &str) -> Result<u32> {
-    Rtnl::open("link_index")?.link_index(name)
 }
 
 /// Creates a veth pair: `ip link add A type veth peer name B`.
