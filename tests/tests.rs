@@ -15,3 +15,4 @@ mod repl;
 mod spawn;
 mod stdlib;
 mod sweep;
+mod trace;
