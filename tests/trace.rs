@@ -609,7 +609,8 @@ fn unprivileged_lines_are_in_strace_too() {
         let dir = Scratch::new("trace-nobody");
         let code = r#"
             try { unshare(["uts"]); } catch {}
-            let name = run(["hostname"], #{ns: ["user", "uts"], map_root: true, hostname: "lab"}).stdout;
+            let name = run(["hostname"], #{ns: ["user", "uts"], map_root: true, hostname: "lab",
+                clear_env: true, env: #{PATH: "/usr/bin:/bin"}}).stdout;
             name.trim();
             print(name);
             unshare(["user", "uts"], #{map_root: true});
@@ -661,6 +662,8 @@ fn unprivileged_lines_are_in_strace_too() {
                 .any(|l| l.call == "sethostname(\"mine\", 4) = 0"),
             "{lines:#?}"
         );
+        let exec = "execve(\"/usr/bin/hostname\", [\"hostname\"], ... /* 1 var */) = 0";
+        assert!(lines.iter().any(|l| l.call == exec), "{lines:#?}");
     });
 }
 
@@ -789,5 +792,37 @@ fn a_slow_child_keeps_its_lines_in_order() {
                 .expect("sethostname");
             assert!(clone < name, "{}", r.stderr);
         }
+    });
+}
+
+#[test]
+fn the_comparison_takes_only_pointers_for_pointers() {
+    // The checker itself: `...` matches strace's pointers and nothing else,
+    // and everything around it must be equal.
+    guarded(|| {
+        let ours = "clone3({flags=CLONE_VM, pidfd=..., stack_size=0x20000}, 88) = 7";
+        let theirs = "clone3({flags=CLONE_VM, pidfd=0x7ffd1234, stack_size=0x20000}, 88) = 7";
+        assert!(same_call(ours, theirs));
+        assert!(same_call(
+            "mount(NULL, \"/\", ..., 0, NULL) = 0",
+            "mount(NULL, \"/\", NULL, 0, NULL) = 0"
+        ));
+        for wrong in [
+            "clone3({flags=CLONE_VM, pidfd=0x7ffd1234, stack_size=0x20000}, 88) = 8",
+            "clone3({flags=CLONE_VM, pidfd=\"x\", stack_size=0x20000}, 88) = 7",
+            "clone3({flags=CLONE_VM, pidfd=0x7ffd1234, stack_size=0x10000}, 88) = 7",
+            "clone3({flags=CLONE_VM, pidfd=0x7ffd1234, stack_size=0x20000}, 88) = 7 extra",
+        ] {
+            assert!(!same_call(ours, wrong), "{wrong}");
+        }
+        let padded = "msgrcv(3, {mtype=1, mtext=\"hi\\0\\0\\0\"...}, 8192, 0, 0) = 2";
+        assert_eq!(
+            without_msgrcv_padding(padded),
+            "msgrcv(3, {mtype=1, mtext=\"hi\"}, 8192, 0, 0) = 2"
+        );
+        let lines = trace_lines("[pid   12] sethostname(\"a\", 1) = 0  # a note\nother\n");
+        assert_eq!(lines.len(), 1);
+        assert_eq!((lines[0].pid, lines[0].result()), (12, "0"));
+        assert_eq!(lines[0].note.as_deref(), Some("a note"));
     });
 }

@@ -136,7 +136,8 @@ pub enum Arg {
     Fd(i32, String),
     /// An argv array.
     Argv(Vec<Vec<u8>>),
-    /// An environment of N variables (strace: `0x7ffd... /* N vars */`).
+    /// An environment of N variables (strace: `0x7ffd... /* N vars */`,
+    /// `/* 1 var */`).
     Env(usize),
     /// A structure: `{flags=CLONE_NEWUTS, exit_signal=SIGCHLD}`.
     Struct(Vec<(&'static str, Arg)>),
@@ -255,7 +256,8 @@ fn push_arg(out: &mut String, a: &Arg) {
             out.push(']');
         }
         Arg::Env(n) => {
-            let _ = write!(out, "... /* {n} vars */");
+            let s = if *n == 1 { "" } else { "s" };
+            let _ = write!(out, "... /* {n} var{s} */");
         }
         Arg::Struct(fields) => {
             out.push('{');
@@ -358,6 +360,20 @@ mod tests {
             w.to_string(),
             "[pid     7] write(5</proc/8/uid_map>, \"0 1000 1\\n\", 9) = -1 EPERM (Operation not permitted)"
         );
+    }
+
+    #[test]
+    fn an_environment_is_counted_as_strace_counts_it() {
+        let exec = |n| {
+            let args = vec![
+                Arg::Str(b"/bin/true".to_vec()),
+                Arg::Argv(vec![]),
+                Arg::Env(n),
+            ];
+            Event::new(1, "execve", args, Ret::Val(0)).call()
+        };
+        assert_eq!(exec(1), "execve(\"/bin/true\", [], ... /* 1 var */)");
+        assert_eq!(exec(0), "execve(\"/bin/true\", [], ... /* 0 vars */)");
     }
 
     #[test]
