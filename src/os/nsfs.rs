@@ -13,7 +13,7 @@
 
 use super::ns::{Namespace, NsSet};
 use super::setup::plan::{self, Plan};
-use super::trace::{self, Arg, Ret};
+use super::trace::{self, Arg};
 use super::{check_pid, sys, Context, Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -32,11 +32,8 @@ const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
 pub(crate) fn open_ro(path: &str) -> std::result::Result<OwnedFd, Errno> {
     let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
     let r = nix::fcntl::open(path, flags, nix::sys::stat::Mode::empty());
-    let ret = match &r {
-        Ok(fd) => Ret::Fd(fd.as_raw_fd(), trace::fd_path(fd.as_raw_fd())),
-        Err(e) => Ret::Err(*e),
-    };
-    trace::here("openat", ret, None, || {
+    let fd = r.as_ref().map(|fd| fd.as_raw_fd()).map_err(|e| *e);
+    trace::here_fd("openat", fd, || {
         vec![
             trace::at_fdcwd(),
             Arg::Str(path.as_bytes().to_vec()),
@@ -154,14 +151,12 @@ fn own_entry(kind: Namespace) -> &'static str {
 /// signal lines that follow name.
 pub(crate) fn open_pidfd(pid: i32) -> std::result::Result<Option<OwnedFd>, Errno> {
     let r = sys::pidfd_open(pid);
-    let ret = match &r {
-        Ok(Some(fd)) => Ret::Fd(fd.as_raw_fd(), trace::fd_path(fd.as_raw_fd())),
-        Ok(None) => Ret::Err(Errno::ENOSYS),
-        Err(e) => Ret::Err(*e),
+    let fd = match &r {
+        Ok(Some(fd)) => Ok(fd.as_raw_fd()),
+        Ok(None) => Err(Errno::ENOSYS),
+        Err(e) => Err(*e),
     };
-    trace::here("pidfd_open", ret, None, || {
-        vec![Arg::Int(pid as i64), Arg::Int(0)]
-    });
+    trace::here_fd("pidfd_open", fd, || vec![Arg::Int(pid as i64), Arg::Int(0)]);
     r
 }
 

@@ -68,6 +68,19 @@ pub fn here(name: &'static str, ret: Ret, note: Option<&str>, args: impl FnOnce(
     print_line(ev.to_string());
 }
 
+/// `here` for a call that returns a new fd, shown with its path as
+/// `strace -y` shows it (`3<anon_inode:[pidfd]>`).
+pub fn here_fd(name: &'static str, r: Result<i32, Errno>, args: impl FnOnce() -> Vec<Arg>) {
+    if !enabled() {
+        return;
+    }
+    let ret = match r {
+        Ok(fd) => Ret::Fd(fd, fd_path(fd)),
+        Err(e) => Ret::Err(e),
+    };
+    here(name, ret, None, args);
+}
+
 /// What `strace -y` shows after an fd of this process: its path, as
 /// /proc/self/fd has it ("uts:[4026531838]", "anon_inode:[pidfd]",
 /// "pipe:[1234]"), or the number when it cannot be read.
