@@ -440,7 +440,6 @@ fn finish(
     if let Some(g) = grandchild {
         // The child is done: it cloned the process that carries on, a
         // child of ours too (CLONE_PARENT), and exited.
-        child.reap_blocking();
         child = child.adopt(g, op)?;
     }
     if spec.trace {
@@ -466,8 +465,12 @@ fn finish(
 }
 
 impl Child {
-    /// Takes over the process the child cloned into a pid namespace: it is
-    /// ours (CLONE_PARENT) and unreaped, so its pid is safe to open.
+    /// Takes over the process the child cloned into a pid namespace, then
+    /// reaps the child. The new process is ours (CLONE_PARENT) and nothing
+    /// has waited since, so it is unreaped, perhaps a zombie already, and
+    /// its pid is safe to open. Only once it has a handle may a wait reap
+    /// it: the wait for the child can reap whichever ends first, and then
+    /// records the status in that handle.
     fn adopt(mut self, pid: i32, op: &str) -> Result<Child> {
         let pidfd = crate::os::nsfs::open_pidfd(pid)
             .map_err(|e| Error::sys(format!("{op}: pidfd_open({pid})"), e))?;
@@ -476,6 +479,7 @@ impl Child {
         g.stdout = self.stdout.take();
         g.stderr = self.stderr.take();
         g.foreground = self.foreground;
+        self.reap_blocking();
         Ok(g)
     }
 }
