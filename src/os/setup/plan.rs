@@ -868,19 +868,21 @@ fn note_of(sys: &Sys, slots: &Slots, ret: &Ret) -> Option<String> {
         .to_string(),
         Sys::Sethostname(_) | Sys::Setdomainname(_) => super::super::uts::NAME_NOTE.to_string(),
         Sys::Setns { what, nstype, .. } if what.contains("pidfd") => format!(
-            "every kind at once, into the namespaces of the process the pidfd holds{}",
+            "into the namespaces of the process the pidfd holds, all in one call{}",
             if nstype & libc::CLONE_NEWPID as u64 != 0 {
                 " (pid: only for later children)"
             } else {
                 ""
             }
         ),
-        Sys::Setns { nstype, .. } if *nstype == libc::CLONE_NEWPID as u64 => {
-            "only later children go into this pid namespace".to_string()
+        Sys::Setns { nstype, what, .. } if *nstype == libc::CLONE_NEWPID as u64 => {
+            format!("only later children go into {what}")
         }
+        Sys::Setns { what, .. } => format!("this process is now in {what}"),
         Sys::Unshare(f) if *f == libc::CLONE_NEWTIME as u64 => {
             "the new time namespace is for later children (and this process, at execve)".to_string()
         }
+        Sys::Unshare(_) => "new namespaces, inside the ones joined above".to_string(),
         _ => return None,
     };
     Some(n)
