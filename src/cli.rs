@@ -17,6 +17,10 @@ pub const FORMS: &[(&str, &str)] = &[
     ),
     ("-e CODE [ARGS...]", "run CODE"),
     ("- [ARGS...]", "run a script read from standard input"),
+    (
+        "--trace FILE | -e CODE | - [ARGS...]",
+        "the same, printing every kernel-facing step on stderr as strace -f -y does",
+    ),
     ("--check FILE", "compile only; report syntax errors"),
     ("--list", "list the bundled scripts and stdlib modules"),
     (
@@ -58,15 +62,31 @@ pub fn usage() -> String {
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Mode {
-    File { path: String, args: Vec<String> },
-    Eval { code: String, args: Vec<String> },
-    Stdin { args: Vec<String> },
-    Check { path: String },
+    File {
+        path: String,
+        args: Vec<String>,
+    },
+    Eval {
+        code: String,
+        args: Vec<String>,
+    },
+    Stdin {
+        args: Vec<String>,
+    },
+    /// A script (or the REPL) with every kernel-facing step printed.
+    Traced(Box<Mode>),
+    Check {
+        path: String,
+    },
     List,
-    Doctor { json: bool },
+    Doctor {
+        json: bool,
+    },
     Doc,
     Man,
-    Definitions { dir: String },
+    Definitions {
+        dir: String,
+    },
     Repl,
     Help,
     Version,
@@ -129,6 +149,18 @@ pub fn parse(args: &[String], stdin_is_tty: bool) -> Result<Mode, Usage> {
             _ => Err(Usage("--check takes exactly one FILE".into())),
         },
         "-" => Ok(Mode::Stdin { args: rest() }),
+        "--trace" => {
+            let inner = parse(&rest(), stdin_is_tty)?;
+            match inner {
+                Mode::File { .. } | Mode::Eval { .. } | Mode::Stdin { .. } | Mode::Repl => {
+                    Ok(Mode::Traced(Box::new(inner)))
+                }
+                _ => Err(Usage(
+                    "--trace goes before a script: nsscript --trace FILE, --trace -e CODE or --trace -"
+                        .into(),
+                )),
+            }
+        }
         "--" => match it.next() {
             Some(p) => Ok(Mode::File {
                 path: p.clone(),
@@ -319,6 +351,10 @@ pub fn run(mode: Mode) -> i32 {
             run_text("<stdin>", &text, &args)
         }
         Mode::Repl => crate::repl::run(),
+        Mode::Traced(mode) => {
+            crate::os::trace::set_enabled(true);
+            run(*mode)
+        }
     }
 }
 
@@ -373,6 +409,48 @@ mod tests {
             Ok(Mode::Definitions { dir: "defs".into() })
         );
         assert_eq!(p(&["--man"]), Ok(Mode::Man));
+    }
+
+    #[test]
+    fn trace_goes_before_a_script() {
+        let traced = |m: Mode| Ok(Mode::Traced(Box::new(m)));
+        assert_eq!(
+            p(&["--trace", "demo/uts.rhai", "-i"]),
+            traced(Mode::File {
+                path: "demo/uts.rhai".into(),
+                args: vec!["-i".into()]
+            })
+        );
+        assert_eq!(
+            p(&["--trace", "-e", "1"]),
+            traced(Mode::Eval {
+                code: "1".into(),
+                args: vec![]
+            })
+        );
+        assert_eq!(
+            p(&["--trace", "-", "a"]),
+            traced(Mode::Stdin {
+                args: vec!["a".into()]
+            })
+        );
+        assert_eq!(p(&["--trace"]), traced(Mode::Repl));
+        // A script argument named --trace stays the script's.
+        assert_eq!(
+            p(&["x.rhai", "--trace"]),
+            Ok(Mode::File {
+                path: "x.rhai".into(),
+                args: vec!["--trace".into()]
+            })
+        );
+        for bad in [
+            &["--trace", "--doc"][..],
+            &["--trace", "--trace", "x"],
+            &["--trace", "-e"],
+            &["--trace", "--check", "x"],
+        ] {
+            assert!(p(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

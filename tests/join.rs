@@ -203,6 +203,25 @@ fn enter_a_pid_namespace_forks_into_it() {
     });
 }
 
+#[test]
+fn a_command_that_ends_at_once_in_an_entered_pid_namespace_is_adopted() {
+    // The process cloned into the pid namespace may be dead before the
+    // one that cloned it is reaped: it must still be adopted, and its
+    // status (143, SIGTERM) come back, every time.
+    guarded(|| {
+        let r = eval(
+            r#"let h = spawn(["sleep", "60"], #{ns: ["user", "pid"], map_root: true});
+               let codes = [];
+               for i in 0..300 {
+                   codes.push(enter(h.pid, ["pid", "user"], ["sh", "-c", "kill -TERM $$"]).code);
+               }
+               print(codes.filter(|c| c != 143).len());"#,
+        );
+        r.ok();
+        assert_eq!(r.lines(), ["0"]);
+    });
+}
+
 /// `lsns -J -o NS,TYPE,NPROCS`: (inode, type) -> nprocs, for namespaces
 /// that have processes. Types as lsns names them ("mnt").
 fn lsns() -> BTreeMap<(u64, String), u64> {

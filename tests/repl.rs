@@ -456,6 +456,28 @@ fn processes_show_pid_state_and_namespaces() {
 }
 
 #[test]
+fn trace_shows_the_steps_between_on_and_off() {
+    with_repl("trace", |t| {
+        if !util::is_root() {
+            eprintln!("SKIP trace: a new UTS namespace without a user one needs root");
+            return;
+        }
+        t.enter("trace(true)");
+        t.enter("run([\"true\"], #{ns: [\"uts\"], hostname: \"traced\"}).code");
+        let s = t.wait_text("sethostname(\"traced\", 6) = 0");
+        assert!(
+            s.contains("] clone3({flags=CLONE_VM|CLONE_PIDFD|CLONE_NEWUTS"),
+            "{s}"
+        );
+        t.wait_text("=> 0 : int");
+        t.enter("trace(false)");
+        t.enter("run([\"true\"], #{ns: [\"uts\"], hostname: \"quiet\"}).code");
+        let s = t.wait_count("=> 0 : int", 2);
+        assert!(!s.contains("sethostname(\"quiet\""), "{s}");
+    });
+}
+
+#[test]
 fn imported_modules_and_loaded_files_persist() {
     with_repl("import", |t| {
         std::fs::write(t.dir.join("lab.rhai"), "fn answer() { 42 }\n").expect("write module");

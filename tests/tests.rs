@@ -17,3 +17,4 @@ mod spawn;
 mod stdlib;
 mod sweep;
 mod topo;
+mod trace;

@@ -14,6 +14,7 @@ pub mod pkg_net;
 pub mod pkg_ns;
 pub mod pkg_proc;
 pub mod pkg_topo;
+pub mod pkg_trace;
 pub mod process;
 
 use error::RResult;
@@ -47,6 +48,7 @@ fn global_module() -> Module {
     m.combine_manifest(&pkg_mount::mount_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_ns::ns_fns::RHAI_MANIFEST);
     m.combine_manifest(&pkg_doctor::doctor_fns::RHAI_MANIFEST);
+    m.combine_manifest(&pkg_trace::trace_fns::RHAI_MANIFEST);
     for (name, value) in constants() {
         m.set_var(name, value);
     }

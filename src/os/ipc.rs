@@ -2,6 +2,7 @@
 //! the IPC objects an IPC namespace isolates. nix has no System V IPC, so
 //! this goes straight to libc.
 
+use super::trace::{self, Arg, Ret};
 use super::{Error, Result};
 use nix::errno::Errno;
 use std::mem::size_of;
@@ -52,8 +53,19 @@ pub fn msgget(key: i64, flags: i64) -> Result<i32> {
     let (key, flags) = msgget_args(key, flags)?;
     // SAFETY: msgget takes plain integers.
     let id = unsafe { libc::msgget(key, flags) };
-    if id < 0 {
-        let errno = Errno::last();
+    let ret = ret_of(id as i64);
+    let note = (flags & libc::IPC_CREAT != 0 && id >= 0)
+        .then_some("the queue belongs to this IPC namespace: other namespaces do not see it");
+    trace::here("msgget", ret.clone(), note, || {
+        vec![
+            Arg::Const(match key {
+                0 => "IPC_PRIVATE".into(),
+                k => format!("{:#x}", k as u32),
+            }),
+            Arg::Const(msgget_flags(flags)),
+        ]
+    });
+    if let Ret::Err(errno) = ret {
         let e = Error::sys(OP, errno);
         return Err(match errno {
             Errno::ENOENT => e.hint("no queue has that key: add IPC_CREAT to create one"),
@@ -131,10 +143,18 @@ pub fn msgsnd(id: i32, mtype: i64, text: &[u8]) -> Result<()> {
     buf.text_mut()[..text.len()].copy_from_slice(text);
     // SAFETY: `buf` holds a long followed by at least text.len() bytes.
     let r = unsafe { libc::msgsnd(id, buf.as_mut_ptr(), text.len(), libc::IPC_NOWAIT) };
-    if r == 0 {
+    let ret = ret_of(r as i64);
+    trace::here("msgsnd", ret.clone(), None, || {
+        vec![
+            Arg::Int(id as i64),
+            msgbuf(mtype, text),
+            Arg::Int(text.len() as i64),
+            Arg::Const("IPC_NOWAIT".into()),
+        ]
+    });
+    let Ret::Err(errno) = ret else {
         return Ok(());
-    }
-    let errno = Errno::last();
+    };
     let e = Error::sys(OP, errno);
     Err(match errno {
         Errno::EAGAIN => {
@@ -161,11 +181,31 @@ pub fn msgrcv(id: i32, mtype: i64, nowait: bool) -> Result<(i64, Vec<u8>)> {
     let flags = if nowait { libc::IPC_NOWAIT } else { 0 };
     // SAFETY: `buf` holds a long followed by at least `max` bytes.
     let n = unsafe { libc::msgrcv(id, buf.as_mut_ptr(), max, mtype, flags) };
-    if let Ok(n) = usize::try_from(n) {
-        let text = buf.text_mut()[..n.min(max)].to_vec();
-        return Ok((i64::from(buf.get_type()), text));
+    let ret = ret_of(n as i64);
+    let got = usize::try_from(n).ok().map(|n| {
+        (
+            i64::from(buf.get_type()),
+            buf.text_mut()[..n.min(max)].to_vec(),
+        )
+    });
+    trace::here("msgrcv", ret.clone(), None, || {
+        vec![
+            Arg::Int(id as i64),
+            match &got {
+                Some((t, text)) => msgbuf(*t, text),
+                None => Arg::Ptr,
+            },
+            Arg::Int(max as i64),
+            Arg::Int(i64::from(mtype)),
+            Arg::Const(if nowait { "IPC_NOWAIT" } else { "0" }.into()),
+        ]
+    });
+    if let Some(got) = got {
+        return Ok(got);
     }
-    let errno = Errno::last();
+    let Ret::Err(errno) = ret else {
+        return Err(Error::sys(OP, Errno::EIO));
+    };
     let e = Error::sys(OP, errno);
     Err(match errno {
         Errno::ENOMSG => e.hint(if mtype == 0 {
@@ -191,10 +231,17 @@ pub fn msgctl_rmid(id: i32) -> Result<()> {
     check_id(OP, id)?;
     // SAFETY: IPC_RMID ignores the buffer argument.
     let r = unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
-    if r == 0 {
+    let ret = ret_of(r as i64);
+    trace::here("msgctl", ret.clone(), None, || {
+        vec![
+            Arg::Int(id as i64),
+            Arg::Const("IPC_RMID".into()),
+            Arg::Const("NULL".into()),
+        ]
+    });
+    let Ret::Err(errno) = ret else {
         return Ok(());
-    }
-    let errno = Errno::last();
+    };
     let e = Error::sys(OP, errno);
     Err(match errno {
         Errno::EINVAL => e.hint(HINT_BAD_ID),
@@ -281,6 +328,37 @@ fn parse_sysvipc_msg(text: &str) -> std::result::Result<Vec<MsgQueue>, String> {
         });
     }
     Ok(out)
+}
+
+/// A System V call's result: the value, or -1 and errno.
+fn ret_of(r: i64) -> Ret {
+    match r {
+        r if r < 0 => Ret::Err(Errno::last()),
+        r => Ret::Val(r),
+    }
+}
+
+/// msgget's flags as strace prints them: `IPC_CREAT|IPC_EXCL|0644`, `000`.
+fn msgget_flags(flags: libc::c_int) -> String {
+    let perms = match flags & 0o777 {
+        0 => "000".to_string(),
+        p => format!("{:0>3}", format!("0{p:o}")),
+    };
+    let mut names: Vec<String> = [(IPC_CREAT, "IPC_CREAT"), (IPC_EXCL, "IPC_EXCL")]
+        .iter()
+        .filter(|(b, _)| i64::from(flags) & b != 0)
+        .map(|(_, n)| n.to_string())
+        .collect();
+    names.push(perms);
+    names.join("|")
+}
+
+/// A struct msgbuf as strace decodes it: `{mtype=1, mtext="hello"}`.
+fn msgbuf(mtype: i64, text: &[u8]) -> Arg {
+    Arg::Struct(vec![
+        ("mtype", Arg::Int(mtype)),
+        ("mtext", Arg::Str(text.to_vec())),
+    ])
 }
 
 /// A key_t from a script's integer: signed, or the unsigned form ipcs shows.
@@ -496,6 +574,17 @@ mod tests {
         let e = err.expect("the queue never filled");
         assert_eq!(e.errno, Some(Errno::EAGAIN));
         assert!(e.hint.unwrap().contains("queue full"));
+    }
+
+    #[test]
+    fn msgget_flags_read_as_strace_prints_them() {
+        assert_eq!(msgget_flags(0), "000");
+        assert_eq!(msgget_flags(0o600), "0600");
+        assert_eq!(msgget_flags(0o7), "007");
+        assert_eq!(
+            msgget_flags(libc::IPC_CREAT | libc::IPC_EXCL | 0o644),
+            "IPC_CREAT|IPC_EXCL|0644"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@
 use super::procfs::no_such_process;
 /// The mount table as /proc/PID/mountinfo shows it (parsed in os::procfs).
 pub use super::procfs::{parse_mountinfo, MountInfo};
+use super::trace::{self, Arg, Ret};
 use super::{Error, Result};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
@@ -84,11 +85,104 @@ pub fn flags_from_bits(op: &str, bits: i64) -> Result<MsFlags> {
         })
 }
 
-/// Names the set flags, for messages and traces: "MS_BIND|MS_REC" (an
-/// unknown bit in hex).
+/// Names the set flags, for messages and traces: "MS_BIND|MS_REC", in
+/// the order strace prints them (lowest bit first).
 pub fn flag_names(f: MsFlags) -> String {
     let table: Vec<(u64, &str)> = FLAGS.iter().map(|(n, b)| (b.bits(), *n)).collect();
-    super::trace::flag_names(f.bits(), &table)
+    trace::flag_names(f.bits(), &table)
+}
+
+/// A plain-words note for the mounts that teach, as the trace shows them.
+pub(crate) fn mount_note(
+    src_none: bool,
+    fstype: Option<&[u8]>,
+    flags: u64,
+) -> Option<&'static str> {
+    let propagation = src_none && fstype.is_none();
+    if fstype == Some(b"proc".as_slice()) {
+        Some("proc shows the pid namespace of the process that mounts it")
+    } else if propagation && flags & libc::MS_PRIVATE != 0 {
+        Some("mounts under it no longer propagate to or from other mount namespaces")
+    } else if propagation && flags & libc::MS_SLAVE != 0 {
+        Some("mounts still arrive from its peers; none go back")
+    } else if flags & libc::MS_REMOUNT != 0 && flags & libc::MS_BIND != 0 {
+        Some("a bind becomes read-only with a second call: the first one ignores MS_RDONLY")
+    } else {
+        None
+    }
+}
+
+/// mount(2)'s arguments as strace prints them. The kernel ignores the
+/// filesystem type of a remount, bind, move or propagation change, and
+/// the data of the last three: strace shows those as the pointers they
+/// are.
+pub(crate) fn mount_args(
+    src: Option<&[u8]>,
+    target: &[u8],
+    fstype: Option<&[u8]>,
+    flags: u64,
+    data: Option<&[u8]>,
+) -> Vec<Arg> {
+    let not_new = libc::MS_BIND | libc::MS_MOVE | PROPAGATION;
+    let remount = flags & libc::MS_REMOUNT != 0;
+    let ignore_type = remount || flags & not_new != 0;
+    let ignore_data = !remount && flags & not_new != 0;
+    let arg = |v: Option<&[u8]>, ignored: bool| match v {
+        None => Arg::Const("NULL".into()),
+        Some(_) if ignored => Arg::Ptr,
+        Some(b) => Arg::Str(b.to_vec()),
+    };
+    vec![
+        arg(src, false),
+        Arg::Str(target.to_vec()),
+        arg(fstype, ignore_type),
+        Arg::Const(flag_names(MsFlags::from_bits_retain(
+            flags as libc::c_ulong,
+        ))),
+        arg(data, ignore_data),
+    ]
+}
+
+/// The propagation types of mount(2).
+const PROPAGATION: u64 = libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_SLAVE | libc::MS_UNBINDABLE;
+
+/// mount(2), reported when tracing, with `note` or the one `mount_note`
+/// finds.
+pub(crate) fn sys_mount(
+    src: Option<&str>,
+    target: &str,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+    note: Option<&str>,
+) -> std::result::Result<(), Errno> {
+    let r = nix::mount::mount(src, target, fstype, flags, data);
+    let note = note.or_else(|| mount_note(src.is_none(), fstype.map(str::as_bytes), flags.bits()));
+    trace::here("mount", Ret::of(&r), note, || {
+        mount_args(
+            src.map(str::as_bytes),
+            target.as_bytes(),
+            fstype.map(str::as_bytes),
+            flags.bits(),
+            data.map(str::as_bytes),
+        )
+    });
+    r
+}
+
+/// umount2(2), reported when tracing.
+pub(crate) fn sys_umount2(target: &str, flags: MntFlags) -> std::result::Result<(), Errno> {
+    let r = nix::mount::umount2(target, flags);
+    trace::here("umount2", Ret::of(&r), None, || {
+        vec![
+            Arg::Str(target.as_bytes().to_vec()),
+            Arg::Const(match flags.contains(MntFlags::MNT_DETACH) {
+                true => "MNT_DETACH".into(),
+                false => format!("{}", flags.bits()),
+            }),
+        ]
+    });
+    r
 }
 
 /// The hint for an errno from mount(2).
@@ -144,7 +238,7 @@ pub fn mount(
             }
         }
     }
-    nix::mount::mount(src, target, fstype, flags, data)
+    sys_mount(src, target, fstype, flags, data, None)
         .map_err(|e| mount_hint(Error::sys(&op, e), target, fstype))
 }
 
@@ -174,13 +268,13 @@ pub fn bind(src: &str, dst: &str, recursive: bool, readonly: bool) -> Result<()>
     if recursive {
         flags |= MsFlags::MS_REC;
     }
-    nix::mount::mount(Some(src), dst, None::<&str>, flags, None::<&str>)
+    sys_mount(Some(src), dst, None, flags, None, None)
         .map_err(|e| mount_hint(Error::sys(&op, e), dst, None))?;
     if readonly {
         let ro = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
-        if let Err(e) = nix::mount::mount(None::<&str>, dst, None::<&str>, ro, None::<&str>) {
+        if let Err(e) = sys_mount(None, dst, None, ro, None, None) {
             // Leave nothing half-done: the bind goes if it cannot be read-only.
-            let _ = nix::mount::umount2(dst, MntFlags::MNT_DETACH);
+            let _ = sys_umount2(dst, MntFlags::MNT_DETACH);
             return Err(mount_hint(
                 Error::sys(format!("{op}: remount read-only"), e),
                 dst,
@@ -200,7 +294,7 @@ pub fn umount(target: &str, lazy: bool) -> Result<()> {
     } else {
         MntFlags::empty()
     };
-    nix::mount::umount2(target, flags).map_err(|e| {
+    sys_umount2(target, flags).map_err(|e| {
         let err = Error::sys(&op, e);
         match e {
             Errno::EINVAL => err.hint(format!("'{target}' is not a mount point")),
@@ -237,7 +331,7 @@ pub fn set_propagation(path: &str, kind: MsFlags, recursive: bool) -> Result<()>
     } else {
         kind
     };
-    nix::mount::mount(None::<&str>, path, None::<&str>, flags, None::<&str>).map_err(|e| {
+    sys_mount(None, path, None, flags, None, None).map_err(|e| {
         let err = Error::sys(&op, e);
         match e {
             Errno::EINVAL => err.hint(format!(
@@ -254,7 +348,19 @@ pub fn pivot_root(new_root: &str, put_old: &str) -> Result<()> {
     let op = format!("pivot_root({new_root}, {put_old})");
     check_path(&op, "new_root", new_root)?;
     check_path(&op, "put_old", put_old)?;
-    nix::unistd::pivot_root(new_root, put_old).map_err(|e| {
+    let r = nix::unistd::pivot_root(new_root, put_old);
+    trace::here(
+        "pivot_root",
+        Ret::of(&r),
+        Some("new_root becomes / of this mount namespace; the old root moves to put_old"),
+        || {
+            vec![
+                Arg::Str(new_root.as_bytes().to_vec()),
+                Arg::Str(put_old.as_bytes().to_vec()),
+            ]
+        },
+    );
+    r.map_err(|e| {
         let err = Error::sys(&op, e);
         match e {
             Errno::EINVAL => err.hint(
@@ -358,6 +464,39 @@ mod tests {
         assert_eq!(
             mounts(Some(std::process::id() as i64)).unwrap().len(),
             v.len()
+        );
+    }
+
+    #[test]
+    fn mount_args_read_as_strace_prints_them() {
+        // As strace 6.1 printed the same calls: what the kernel ignores is
+        // shown as a pointer.
+        let call = |src: Option<&str>, fstype: Option<&str>, flags: u64, data: Option<&str>| {
+            let args = mount_args(
+                src.map(str::as_bytes),
+                b"/mnt",
+                fstype.map(str::as_bytes),
+                flags,
+                data.map(str::as_bytes),
+            );
+            trace::Event::new(1, "mount", args, Ret::Val(0)).call()
+        };
+        assert_eq!(
+            call(Some("/tmp"), Some("none"), libc::MS_BIND, Some("x")),
+            r#"mount("/tmp", "/mnt", ..., MS_BIND, ...)"#
+        );
+        let ro = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY;
+        assert_eq!(
+            call(Some("src"), Some("xfs"), ro, Some("d")),
+            r#"mount("src", "/mnt", ..., MS_RDONLY|MS_REMOUNT|MS_BIND, "d")"#
+        );
+        assert_eq!(
+            call(None, None, libc::MS_REC | libc::MS_PRIVATE, None),
+            r#"mount(NULL, "/mnt", NULL, MS_REC|MS_PRIVATE, NULL)"#
+        );
+        assert_eq!(
+            call(Some("src"), Some("xfs"), libc::MS_NOSUID, Some("d")),
+            r#"mount("src", "/mnt", "xfs", MS_NOSUID, "d")"#
         );
     }
 

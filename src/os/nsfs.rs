@@ -13,6 +13,7 @@
 
 use super::ns::{Namespace, NsSet};
 use super::setup::plan::{self, Plan};
+use super::trace::{self, Arg};
 use super::{check_pid, sys, Context, Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -26,12 +27,20 @@ const NS_GET_USERNS: libc::c_ulong = 0xb701;
 const NS_GET_PARENT: libc::c_ulong = 0xb702;
 const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
 
+/// Opens a namespace file to join or keep it, reported when tracing (the
+/// setns or mount that follows names the fd).
 pub(crate) fn open_ro(path: &str) -> std::result::Result<OwnedFd, Errno> {
-    nix::fcntl::open(
-        path,
-        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+    let r = nix::fcntl::open(path, flags, nix::sys::stat::Mode::empty());
+    let fd = r.as_ref().map(|fd| fd.as_raw_fd()).map_err(|e| *e);
+    trace::here_fd("openat", fd, || {
+        vec![
+            trace::at_fdcwd(),
+            Arg::Str(path.as_bytes().to_vec()),
+            Arg::Const(plan::open_flags(flags.bits())),
+        ]
+    });
+    r
 }
 
 /// Is this fd a file of the nsfs filesystem (/proc/PID/ns/*, or a bind
@@ -129,12 +138,6 @@ pub(crate) fn readlink(path: &str) -> std::result::Result<String, Errno> {
         .map_err(|e| e.raw_os_error().map(Errno::from_raw).unwrap_or(Errno::EIO))
 }
 
-/// What `strace -y` shows for one of our fds: "uts:[4026531838]",
-/// "anon_inode:[pidfd]".
-pub(crate) fn fd_path(fd: RawFd) -> String {
-    readlink(&format!("/proc/self/fd/{fd}")).unwrap_or_else(|_| fd.to_string())
-}
-
 /// The entry of /proc/self/ns to compare a target's namespace with: for a
 /// pid namespace the one our next children get, for the others our own.
 fn own_entry(kind: Namespace) -> &'static str {
@@ -144,11 +147,24 @@ fn own_entry(kind: Namespace) -> &'static str {
     }
 }
 
+/// pidfd_open(pid, 0), reported when tracing: the fd the setns and
+/// signal lines that follow name.
+pub(crate) fn open_pidfd(pid: i32) -> std::result::Result<Option<OwnedFd>, Errno> {
+    let r = sys::pidfd_open(pid);
+    let fd = match &r {
+        Ok(Some(fd)) => Ok(fd.as_raw_fd()),
+        Ok(None) => Err(Errno::ENOSYS),
+        Err(e) => Err(*e),
+    };
+    trace::here_fd("pidfd_open", fd, || vec![Arg::Int(pid as i64), Arg::Int(0)]);
+    r
+}
+
 /// A pidfd for a process that exists and has not exited (None where the
 /// kernel has no pidfd_open), opened first: whatever is read from
 /// /proc/PID afterwards is checked against it.
 pub(crate) fn live_pidfd(op: &str, pid: i32) -> Result<Option<OwnedFd>> {
-    let pidfd = match sys::pidfd_open(pid) {
+    let pidfd = match open_pidfd(pid) {
         Ok(fd) => fd,
         Err(Errno::ESRCH) => return Err(no_process(op, pid)),
         Err(e) => return Err(Error::sys(format!("{op}: pidfd_open({pid})"), e)),
@@ -325,14 +341,14 @@ impl Target {
             How::Pidfd(fd) => vec![JoinFd {
                 fd: fd.as_raw_fd(),
                 nstype: plan::ns_bits(self.ns),
-                what: fd_path(fd.as_raw_fd()),
+                what: trace::fd_path(fd.as_raw_fd()),
             }],
             How::Files(files) => files
                 .iter()
                 .map(|(kind, fd)| JoinFd {
                     fd: fd.as_raw_fd(),
                     nstype: plan::ns_bits([*kind].into_iter().collect()),
-                    what: fd_path(fd.as_raw_fd()),
+                    what: trace::fd_path(fd.as_raw_fd()),
                 })
                 .collect(),
         }

@@ -2,6 +2,7 @@
 //! its nsfs file (`persist`, like `ip netns add` or `unshare --net=FILE`),
 //! and releasing it again (`unpersist`).
 
+use super::mount::{sys_mount, sys_umount2};
 use super::ns::Namespace;
 use super::nsfs::{exited, is_nsfs, live_pidfd, ns_file_error, open_ro, pidfd_alive, readlink};
 use super::{check_pid, Context, Error, Result};
@@ -25,24 +26,26 @@ fn share_netns_dir(op: &str) -> Result<()> {
         .create(NETNS_DIR)
         .op(&format!("{op}: mkdir {NETNS_DIR}"))?;
     let share = || {
-        nix::mount::mount(
-            None::<&str>,
+        sys_mount(
+            None,
             NETNS_DIR,
             Some("none"),
             MsFlags::MS_SHARED | MsFlags::MS_REC,
-            None::<&str>,
+            None,
+            None,
         )
     };
     match share() {
         Ok(()) => Ok(()),
         // Not a mount point yet: bind it onto itself, then share it.
         Err(Errno::EINVAL) => {
-            nix::mount::mount(
+            sys_mount(
                 Some(NETNS_DIR),
                 NETNS_DIR,
                 Some("none"),
                 MsFlags::MS_BIND | MsFlags::MS_REC,
-                None::<&str>,
+                None,
+                None,
             )
             .op(&format!("{op}: mount --bind {NETNS_DIR} {NETNS_DIR}"))?;
             share().op(&format!("{op}: mount --make-rshared {NETNS_DIR}"))
@@ -126,12 +129,13 @@ pub fn persist(op: &str, pid: i64, kind: Namespace, path: &str) -> Result<String
             true
         }
     };
-    let r = nix::mount::mount(
+    let r = sys_mount(
         Some(src.as_str()),
         path,
-        None::<&str>,
+        None,
         MsFlags::MS_BIND,
-        None::<&str>,
+        None,
+        Some("the namespace lives as long as this mount, with no process in it"),
     );
     if let Err(e) = r {
         if created {
@@ -164,7 +168,7 @@ pub fn unpersist(op: &str, path: &str) -> Result<()> {
         }
         Err(e) => return Err(Error::sys(op, e)),
     }
-    nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH).map_err(|e| {
+    sys_umount2(path, nix::mount::MntFlags::MNT_DETACH).map_err(|e| {
         let err = Error::sys(format!("{op}: umount {path}"), e);
         match e {
             Errno::EINVAL => err.hint(format!(

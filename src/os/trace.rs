@@ -11,10 +11,13 @@
 //!
 //! A spawn with `trace: true` keeps its events; with tracing switched on
 //! (`nsscript --trace`, `trace(true)`) every event is printed on stderr as
-//! it happens.
+//! it happens. The calls the interpreter makes itself (mounts, names,
+//! System V IPC, waits, pidfds) are reported where they are made, with
+//! `here`, which builds nothing while tracing is off.
 
 use nix::errno::Errno;
 use std::fmt::{self, Write as _};
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static ON: AtomicBool = AtomicBool::new(false);
@@ -28,11 +31,108 @@ pub fn set_enabled(on: bool) {
     ON.store(on, Ordering::Relaxed);
 }
 
+/// Writes one line on stderr in a single write(2), so that lines from
+/// several processes sharing stderr never mix.
+fn print_line(mut line: String) {
+    line.push('\n');
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// Prints an event on stderr when tracing is on.
 pub fn emit(ev: &Event) {
     if enabled() {
-        eprintln!("{ev}");
+        print_line(ev.to_string());
     }
+}
+
+/// Prints a step that is not one system call, in the trace's layout, when
+/// tracing is on: `[pid  4101] ip link add veth0 type veth peer name veth1
+/// = 0`. For work made of several calls that reads better as the command
+/// a user would type (netlink requests as `ip` one-liners); `text` is the
+/// whole line after the pid, result included.
+pub fn emit_line(pid: i32, text: &str) {
+    if enabled() {
+        print_line(format!("[pid {pid:>5}] {text}"));
+    }
+}
+
+/// Reports a system call the interpreter has just made: `name(args) =
+/// ret`, with an optional plain-words note. `args` runs only when tracing
+/// is on, so the arguments cost nothing otherwise.
+pub fn here(name: &'static str, ret: Ret, note: Option<&str>, args: impl FnOnce() -> Vec<Arg>) {
+    if !enabled() {
+        return;
+    }
+    let mut ev = Event::new(super::ident::pid(), name, args(), ret);
+    ev.note = note.map(str::to_string);
+    print_line(ev.to_string());
+}
+
+/// `here` for a call that returns a new fd, shown with its path as
+/// `strace -y` shows it (`3<anon_inode:[pidfd]>`).
+pub fn here_fd(name: &'static str, r: Result<i32, Errno>, args: impl FnOnce() -> Vec<Arg>) {
+    if !enabled() {
+        return;
+    }
+    let ret = match r {
+        Ok(fd) => Ret::Fd(fd, fd_path(fd)),
+        Err(e) => Ret::Err(e),
+    };
+    here(name, ret, None, args);
+}
+
+/// What `strace -y` shows after an fd of this process: its path, as
+/// /proc/self/fd has it ("uts:[4026531838]", "anon_inode:[pidfd]",
+/// "pipe:[1234]"), or the number when it cannot be read.
+pub fn fd_path(fd: i32) -> String {
+    std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        .map(|t| t.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| fd.to_string())
+}
+
+/// The dirfd of a path relative to the working directory, as `strace -y`
+/// shows it: `AT_FDCWD</tmp>`.
+pub fn at_fdcwd() -> Arg {
+    match std::env::current_dir() {
+        Ok(d) => Arg::Const(format!("AT_FDCWD<{}>", d.to_string_lossy())),
+        Err(_) => Arg::Const("AT_FDCWD".into()),
+    }
+}
+
+/// A wait status as strace decodes it: `[{WIFEXITED(s) && WEXITSTATUS(s)
+/// == 3}]`, `[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}]`.
+pub fn wait_status(st: i32) -> Arg {
+    let text = if libc::WIFEXITED(st) {
+        format!(
+            "WIFEXITED(s) && WEXITSTATUS(s) == {}",
+            libc::WEXITSTATUS(st)
+        )
+    } else if libc::WIFSIGNALED(st) {
+        let core = if libc::WCOREDUMP(st) {
+            " && WCOREDUMP(s)"
+        } else {
+            ""
+        };
+        format!(
+            "WIFSIGNALED(s) && WTERMSIG(s) == {}{core}",
+            signal_name(libc::WTERMSIG(st))
+        )
+    } else if libc::WIFSTOPPED(st) {
+        format!(
+            "WIFSTOPPED(s) && WSTOPSIG(s) == {}",
+            signal_name(libc::WSTOPSIG(st))
+        )
+    } else {
+        format!("{st:#x}")
+    };
+    Arg::Const(format!("[{{{text}}}]"))
+}
+
+/// A signal's name as strace prints it ("SIGKILL"), or its number.
+pub fn signal_name(sig: i32) -> String {
+    nix::sys::signal::Signal::try_from(sig)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| sig.to_string())
 }
 
 /// One argument of a system call, as strace shows it.
@@ -49,12 +149,16 @@ pub enum Arg {
     Fd(i32, String),
     /// An argv array.
     Argv(Vec<Vec<u8>>),
-    /// An environment of N variables (strace: `0x7ffd... /* N vars */`).
+    /// An environment of N variables (strace: `0x7ffd... /* N vars */`,
+    /// `/* 1 var */`).
     Env(usize),
     /// A structure: `{flags=CLONE_NEWUTS, exit_signal=SIGCHLD}`.
     Struct(Vec<(&'static str, Arg)>),
     /// A pointer whose value means nothing here.
     Ptr,
+    /// An argument the kernel writes back, as strace shows both:
+    /// `{flags=..., pidfd=...} => {pidfd=[5<anon_inode:[pidfd]>]}`.
+    Changed(Box<Arg>, Box<Arg>),
 }
 
 /// What a system call returned.
@@ -64,10 +168,16 @@ pub enum Ret {
     /// A new file descriptor and its path.
     Fd(i32, String),
     Err(Errno),
-    /// wait4: the process exited with this status.
-    Exited(i32),
-    /// wait4: the process was killed by this signal.
-    Killed(i32),
+}
+
+impl Ret {
+    /// 0 or the error of a call that returns nothing else.
+    pub fn of<T>(r: &Result<T, Errno>) -> Ret {
+        match r {
+            Ok(_) => Ret::Val(0),
+            Err(e) => Ret::Err(*e),
+        }
+    }
 }
 
 /// One system call made by a process.
@@ -79,7 +189,7 @@ pub struct Event {
     pub args: Vec<Arg>,
     pub ret: Ret,
     /// A plain-words remark printed after the call.
-    pub note: Option<&'static str>,
+    pub note: Option<String>,
 }
 
 impl Event {
@@ -108,18 +218,24 @@ impl Event {
     }
 }
 
-/// strace's escaping: printable ASCII as is, `\n \t \r \" \\` by name,
-/// everything else in octal.
+/// strace's escaping: printable ASCII as is, `\t \n \v \f \r \" \\` by
+/// name, everything else in octal, with three digits when an octal digit
+/// follows (`\0011` is byte 1, then "1").
 fn push_str(out: &mut String, b: &[u8]) {
     out.push('"');
-    for &c in b {
+    for (i, &c) in b.iter().enumerate() {
         match c {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
             b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            0x0b => out.push_str("\\v"),
+            0x0c => out.push_str("\\f"),
             b'\r' => out.push_str("\\r"),
             0x20..=0x7e => out.push(c as char),
+            _ if matches!(b.get(i + 1), Some(b'0'..=b'7')) => {
+                let _ = write!(out, "\\{c:03o}");
+            }
             _ => {
                 let _ = write!(out, "\\{c:o}");
             }
@@ -153,7 +269,8 @@ fn push_arg(out: &mut String, a: &Arg) {
             out.push(']');
         }
         Arg::Env(n) => {
-            let _ = write!(out, "... /* {n} vars */");
+            let s = if *n == 1 { "" } else { "s" };
+            let _ = write!(out, "... /* {n} var{s} */");
         }
         Arg::Struct(fields) => {
             out.push('{');
@@ -167,6 +284,11 @@ fn push_arg(out: &mut String, a: &Arg) {
             out.push('}');
         }
         Arg::Ptr => out.push_str("..."),
+        Arg::Changed(before, after) => {
+            push_arg(out, before);
+            out.push_str(" => ");
+            push_arg(out, after);
+        }
     }
 }
 
@@ -176,13 +298,6 @@ pub fn ret_text(r: &Ret) -> String {
         Ret::Val(v) => v.to_string(),
         Ret::Fd(fd, path) => format!("{fd}<{path}>"),
         Ret::Err(e) => format!("-1 {} ({})", super::errno_name(*e), e.desc()),
-        Ret::Exited(c) => format!("exit {c}"),
-        Ret::Killed(s) => format!(
-            "killed by {}",
-            nix::sys::signal::Signal::try_from(*s)
-                .map(|s| s.as_str())
-                .unwrap_or("a signal")
-        ),
     }
 }
 
@@ -195,7 +310,7 @@ impl fmt::Display for Event {
             self.call(),
             ret_text(&self.ret)
         )?;
-        if let Some(n) = self.note {
+        if let Some(n) = &self.note {
             write!(f, "  # {n}")?;
         }
         Ok(())
@@ -261,10 +376,49 @@ mod tests {
     }
 
     #[test]
+    fn an_environment_is_counted_as_strace_counts_it() {
+        let exec = |n| {
+            let args = vec![
+                Arg::Str(b"/bin/true".to_vec()),
+                Arg::Argv(vec![]),
+                Arg::Env(n),
+            ];
+            Event::new(1, "execve", args, Ret::Val(0)).call()
+        };
+        assert_eq!(exec(1), "execve(\"/bin/true\", [], ... /* 1 var */)");
+        assert_eq!(exec(0), "execve(\"/bin/true\", [], ... /* 0 vars */)");
+    }
+
+    #[test]
     fn strings_escape_as_strace_does() {
         let mut s = String::new();
         push_str(&mut s, b"a\"b\\\x01\x7f");
         assert_eq!(s, "\"a\\\"b\\\\\\1\\177\"");
+        // As strace 6.1 printed these bytes of a sethostname(2) argument.
+        let mut s = String::new();
+        push_str(&mut s, b"\x011\x027\x038\x1b[\x80\xffa\x0b\x0c");
+        assert_eq!(s, r#""\0011\0027\38\33[\200\377a\v\f""#);
+    }
+
+    #[test]
+    fn wait_statuses_read_as_strace_decodes_them() {
+        let show = |a: Arg| {
+            let mut s = String::new();
+            push_arg(&mut s, &a);
+            s
+        };
+        assert_eq!(
+            show(wait_status(3 << 8)),
+            "[{WIFEXITED(s) && WEXITSTATUS(s) == 3}]"
+        );
+        assert_eq!(
+            show(wait_status(libc::SIGKILL)),
+            "[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}]"
+        );
+        assert_eq!(
+            show(wait_status(libc::SIGSEGV | 0x80)),
+            "[{WIFSIGNALED(s) && WTERMSIG(s) == SIGSEGV && WCOREDUMP(s)}]"
+        );
     }
 
     #[test]

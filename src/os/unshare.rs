@@ -16,8 +16,7 @@ use super::setup::{self, Mode, Spec};
 use super::{ident, sys, Context, Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::sys::wait::waitpid;
-use nix::unistd::{pipe2, Pid};
+use nix::unistd::pipe2;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// unshare(2) for the interpreter, then the rest of its setup.
@@ -31,7 +30,13 @@ pub fn unshare(op: &str, spec: &Spec) -> Result<()> {
     sys::check_single_threaded(op)?;
     let user = spec.ns.contains(super::ns::Namespace::User);
     let maps = user && (spec.uid_map.is_some() || spec.gid_map.is_some());
-    let call = Plan::unshare(spec);
+    let mut call = Plan::unshare(spec);
+    if let Some(o) = call.ops.first_mut() {
+        o.note = Some(match spec.ns.contains(super::ns::Namespace::Pid) {
+            true => "the interpreter itself moves; for pid, only its later children",
+            false => "the interpreter itself is now in the new namespaces",
+        });
+    }
     let unshared = || {
         super::process::child::run_here(&call).map_err(|f| {
             let e = call.error(op, f.op, f.aux, f.errno);
@@ -76,7 +81,7 @@ fn with_map_writer(op: &str, spec: &Spec, unshare: impl FnOnce() -> Result<()>) 
     let pid = start_helper(op, &ctx)?;
     drop(report_w);
     drop(go_r);
-    let reap = || while let Err(Errno::EINTR) = waitpid(Pid::from_raw(pid), None) {};
+    let reap = || while let Err(Errno::EINTR) = super::process::wait4(pid, 0) {};
     if let Err(e) = unshare() {
         // Closing "go" unread: the writer ends without writing.
         drop(go_w);
@@ -86,9 +91,7 @@ fn with_map_writer(op: &str, spec: &Spec, unshare: impl FnOnce() -> Result<()>) 
     let released = nix::unistd::write(&go_w, b"g");
     drop(go_w);
     let bytes = read_all(&report_r);
-    reap();
-    released.map_err(|e| Error::sys(format!("{op}: release the map writer"), e))?;
-    let recs = Record::decode_all(&bytes?);
+    let recs = Record::decode_all(bytes.as_deref().unwrap_or_default());
     if super::trace::enabled() {
         let me = ident::pid();
         let mut slots = Default::default();
@@ -96,6 +99,9 @@ fn with_map_writer(op: &str, spec: &Spec, unshare: impl FnOnce() -> Result<()>) 
             super::trace::emit(&ev);
         }
     }
+    reap();
+    released.map_err(|e| Error::sys(format!("{op}: release the map writer"), e))?;
+    bytes?;
     for r in &recs {
         match *r {
             Record::Failed {

@@ -1,5 +1,6 @@
 //! Host and NIS domain names (uts_namespaces(7)).
 
+use super::trace::{self, Arg, Ret};
 use super::{Context, Error, Result};
 use nix::errno::Errno;
 
@@ -35,9 +36,23 @@ pub fn hostname() -> Result<String> {
 /// sethostname(2): changes the name for every process in this UTS namespace.
 pub fn set_hostname(name: &str) -> Result<()> {
     check_name("set_hostname", "the hostname", name)?;
-    nix::unistd::sethostname(name)
-        .map_err(|e| Error::sys(format!("set_hostname({name:?})"), e))
+    let r = nix::unistd::sethostname(name);
+    traced("sethostname", &r, name);
+    r.map_err(|e| Error::sys(format!("set_hostname({name:?})"), e))
         .map_err(privilege_hint)
+}
+
+/// What a trace says after a name is set.
+pub(crate) const NAME_NOTE: &str = "for every process in this UTS namespace, and only there";
+
+/// Reports sethostname(2) or setdomainname(2) when tracing.
+fn traced(call: &'static str, r: &std::result::Result<(), Errno>, name: &str) {
+    trace::here(call, Ret::of(r), r.is_ok().then_some(NAME_NOTE), || {
+        vec![
+            Arg::Str(name.as_bytes().to_vec()),
+            Arg::Int(name.len() as i64),
+        ]
+    });
 }
 
 /// The NIS domain name, as `domainname` prints it ("(none)" when unset).
@@ -53,14 +68,12 @@ pub fn domainname() -> Result<String> {
 pub fn set_domainname(name: &str) -> Result<()> {
     check_name("set_domainname", "the domain name", name)?;
     // SAFETY: pointer and length of a live string.
-    let r = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
-    if r < 0 {
-        return Err(privilege_hint(Error::sys(
-            format!("set_domainname({name:?})"),
-            Errno::last(),
-        )));
-    }
-    Ok(())
+    let r = match unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) } {
+        0 => Ok(()),
+        _ => Err(Errno::last()),
+    };
+    traced("setdomainname", &r, name);
+    r.map_err(|e| privilege_hint(Error::sys(format!("set_domainname({name:?})"), e)))
 }
 
 fn privilege_hint(e: Error) -> Error {

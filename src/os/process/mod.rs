@@ -18,8 +18,6 @@ use super::trace::{self, Arg, Event, Ret};
 use super::{Error, Result};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 use std::cell::{Cell, RefCell};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::rc::{Rc, Weak};
@@ -50,6 +48,45 @@ fn record(pid: i32, code: i32) {
     });
 }
 
+/// wait4(pid, &status, options, NULL): the pid reaped (0 when WNOHANG
+/// found none) and its raw status. With tracing on, a call that reaped a
+/// child or failed is printed; a poll that found the child still running
+/// says nothing new and is not.
+pub(crate) fn wait4(pid: i32, options: i32) -> std::result::Result<(i32, i32), Errno> {
+    let mut st: libc::c_int = 0;
+    // SAFETY: waitpid(2) into a local.
+    let r = unsafe { libc::waitpid(pid, &mut st, options) };
+    let res = match r {
+        r if r < 0 => Err(Errno::last()),
+        r => Ok((r, st)),
+    };
+    if matches!(res, Ok((0, _)) | Err(Errno::EINTR)) {
+        return res;
+    }
+    let ret = match res {
+        Ok((r, _)) => Ret::Val(r as i64),
+        Err(e) => Ret::Err(e),
+    };
+    trace::here("wait4", ret, None, || {
+        vec![
+            Arg::Int(pid as i64),
+            match res {
+                Ok((_, st)) => trace::wait_status(st),
+                Err(_) => Arg::Ptr,
+            },
+            Arg::Const(
+                match options & libc::WNOHANG {
+                    0 => "0",
+                    _ => "WNOHANG",
+                }
+                .into(),
+            ),
+            Arg::Const("NULL".into()),
+        ]
+    });
+    res
+}
+
 /// Waits for child `pid`, reaping whichever child of ours ends first and
 /// noting its status for its own handle. A blocking wait for one child
 /// alone can wait forever: the init of a pid namespace does not finish
@@ -64,24 +101,14 @@ fn wait_for(
     loop {
         // Everything that has ended, without blocking.
         loop {
-            let mut st: libc::c_int = 0;
-            // SAFETY: waitpid for any child, into a local.
-            let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
-            if r == 0 {
-                break;
-            }
-            if r < 0 {
-                match Errno::last() {
-                    Errno::EINTR => continue,
-                    // No child at all: ours is gone, or was reaped.
-                    e => return status.get().ok_or(e),
-                }
-            }
-            let code = if libc::WIFSIGNALED(st) {
-                128 + libc::WTERMSIG(st)
-            } else {
-                libc::WEXITSTATUS(st)
+            let (r, st) = match wait4(-1, libc::WNOHANG) {
+                Ok((0, _)) => break,
+                Ok(v) => v,
+                Err(Errno::EINTR) => continue,
+                // No child at all: ours is gone, or was reaped.
+                Err(e) => return status.get().ok_or(e),
             };
+            let code = init::exit_code(st);
             if r == pid {
                 status.set(Some(code));
             } else {
@@ -157,11 +184,8 @@ impl Child {
     /// Any wait error other than EINTR means the status cannot be had:
     /// the child is then taken as gone and never signalled again.
     fn reap_blocking(&mut self) {
-        if self.status.get().is_none() {
-            if wait_for(self.pid, &self.status, &|| false).is_err() {
-                self.status.set(Some(-1));
-            }
-            self.traced_exit();
+        if self.status.get().is_none() && wait_for(self.pid, &self.status, &|| false).is_err() {
+            self.status.set(Some(-1));
         }
     }
 
@@ -185,12 +209,30 @@ impl Child {
             ));
         }
         let r = match &self.pidfd {
-            Some(fd) => super::sys::pidfd_send_signal(fd.as_raw_fd(), sig as i32),
-            // SAFETY: plain kill of our unreaped child.
-            None => match unsafe { libc::kill(self.pid, sig as i32) } {
-                0 => Ok(()),
-                _ => Err(Errno::last()),
-            },
+            Some(fd) => {
+                let fd = fd.as_raw_fd();
+                let r = super::sys::pidfd_send_signal(fd, sig as i32);
+                trace::here("pidfd_send_signal", Ret::of(&r), None, || {
+                    vec![
+                        Arg::Fd(fd, trace::fd_path(fd)),
+                        Arg::Const(sig.as_str().into()),
+                        Arg::Const("NULL".into()),
+                        Arg::Int(0),
+                    ]
+                });
+                r
+            }
+            None => {
+                // SAFETY: plain kill of our unreaped child.
+                let r = match unsafe { libc::kill(self.pid, sig as i32) } {
+                    0 => Ok(()),
+                    _ => Err(Errno::last()),
+                };
+                trace::here("kill", Ret::of(&r), None, || {
+                    vec![Arg::Int(self.pid as i64), Arg::Const(sig.as_str().into())]
+                });
+                r
+            }
         };
         r.map_err(|e| Error::sys(format!("kill({}, {})", self.pid, sig.as_str()), e))
     }
@@ -200,11 +242,10 @@ impl Child {
         if let Some(s) = self.status.get() {
             return Ok(Some(s));
         }
-        match waitpid(Pid::from_raw(self.pid), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => Ok(None),
-            Ok(s) => {
-                self.status.set(exit_code(s));
-                self.traced_exit();
+        match wait4(self.pid, libc::WNOHANG) {
+            Ok((0, _)) => Ok(None),
+            Ok((_, st)) => {
+                self.status.set(Some(init::exit_code(st)));
                 Ok(self.status.get())
             }
             Err(Errno::ECHILD) => {
@@ -270,7 +311,6 @@ impl Child {
                 self.stdout = None;
                 self.stderr = None;
                 self.stdin = None;
-                self.traced_exit();
                 Ok(code)
             }
             Err(Errno::EINTR) => Err(self.interrupted_error("wait")),
@@ -279,24 +319,6 @@ impl Child {
                 Err(Error::sys(format!("wait({})", self.pid), e))
             }
         }
-    }
-
-    /// With tracing on: `wait4(PID) = exit N`, once the child is reaped.
-    fn traced_exit(&self) {
-        if !trace::enabled() {
-            return;
-        }
-        let ret = match self.status.get() {
-            Some(c) if c > 128 => Ret::Killed(c - 128),
-            Some(c) => Ret::Exited(c),
-            None => return,
-        };
-        trace::emit(&Event::new(
-            std::process::id() as i32,
-            "wait4",
-            vec![Arg::Int(self.pid as i64)],
-            ret,
-        ));
     }
 
     /// Forget the child without touching it (we are a forked copy of the
@@ -327,15 +349,6 @@ impl Drop for Child {
         if !self.disowned {
             self.kill_and_reap();
         }
-    }
-}
-
-/// The exit code as a shell reports it: the status, or 128+N for signal N.
-pub fn exit_code(s: WaitStatus) -> Option<i32> {
-    match s {
-        WaitStatus::Exited(_, c) => Some(c),
-        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
-        _ => None,
     }
 }
 

@@ -104,6 +104,10 @@ struct Pipes {
     report: (OwnedFd, OwnedFd),
     go: Option<(OwnedFd, OwnedFd)>,
     stdio: [Option<(OwnedFd, OwnedFd)>; 3],
+    /// With tracing on, a forked copy waits here until the parent has
+    /// printed the copy's setup steps: they come before anything the copy
+    /// prints itself.
+    printed: Option<(OwnedFd, OwnedFd)>,
 }
 
 impl Pipes {
@@ -125,7 +129,16 @@ impl Pipes {
                 }
             }
         }
-        Ok(Pipes { report, go, stdio })
+        let printed = match mode == Mode::Fork && trace::enabled() {
+            true => Some(pipe()?),
+            false => None,
+        };
+        Ok(Pipes {
+            report,
+            go,
+            stdio,
+            printed,
+        })
     }
 
     /// The fds as the child's plan refers to them.
@@ -187,6 +200,16 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     let mut pidfd: RawFd = -1;
     let blocked = Blocked::all();
     let plan = Plan::for_child(spec, mode, &fds, blocked.old)?;
+    // For the trace, the paths of the fds the child's ops name, as the
+    // child inherits them.
+    let known = match plan.trace {
+        true => {
+            let (go, _) = fds.go.unwrap_or((-1, -1));
+            let std_fds = [0, 1, 2, go].into_iter();
+            Slots::with_fds(std_fds.chain(fds.stdio.iter().flatten().copied()))
+        }
+        false => Slots::default(),
+    };
     let ctx = ChildCtx {
         plan: &plan,
         report: pipes.report.1.as_raw_fd(),
@@ -211,15 +234,23 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     if pid == 0 {
         return Ok(in_the_copy(ctx, pipes));
     }
-    // SAFETY: the kernel handed us this fd with CLONE_PIDFD.
-    let pidfd = (pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) });
-    let mut child = Child::new(pid, pidfd, spec.ns);
     let mut trace_events = Vec::new();
     let traced = plan.trace;
     if traced {
-        trace_events.push((Step::Clone, clone_event(args.flags, pid, clone_ns)));
+        let ev = clone_event(&args, pid, pidfd, clone_ns);
+        trace_events.push((Step::Clone, ev));
     }
-    let Pipes { report, go, stdio } = pipes;
+    // SAFETY: the kernel handed us this fd with CLONE_PIDFD.
+    let pidfd = (pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) });
+    let mut child = Child::new(pid, pidfd, spec.ns);
+    let Pipes {
+        report,
+        go,
+        stdio,
+        printed,
+    } = pipes;
+    // Closed once the setup's steps are printed, which lets the copy go on.
+    let _printed = printed.map(|(_, w)| w);
     let [si, so, se] = stdio;
     child.set_pipes(si.map(|(_, w)| w), so.map(|(r, _)| r), se.map(|(r, _)| r));
     child.foreground = crate::os::job_control() && spec.stdin == Stdio::Inherit;
@@ -247,7 +278,7 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
         }
     };
     drop(report_r);
-    finish(op, spec, &plan, child, &bytes, trace_events)
+    finish(op, spec, &plan, child, &bytes, (trace_events, known))
 }
 
 /// Writes the id maps of the child's user namespace (setgroups first),
@@ -329,7 +360,12 @@ fn in_the_copy(ctx: ChildCtx, pipes: Pipes) -> Forked {
         // SAFETY: leaving the copy; the parent reads the failure.
         unsafe { libc::_exit(127) }
     }
-    let Pipes { report, go, .. } = pipes;
+    let Pipes {
+        report,
+        go,
+        printed,
+        ..
+    } = pipes;
     // The plan closed the parent's ends already.
     std::mem::forget(report.0);
     if let Some((r, w)) = go {
@@ -339,6 +375,11 @@ fn in_the_copy(ctx: ChildCtx, pipes: Pipes) -> Forked {
     // Closing the report pipe tells the parent the setup is done (as
     // exec's CLOEXEC does for a spawn).
     drop(report.1);
+    if let Some((r, w)) = printed {
+        drop(w);
+        let mut b = [0u8; 1];
+        while let Err(Errno::EINTR) = nix::unistd::read(&r, &mut b) {}
+    }
     crate::os::signals::after_fork();
     Forked::Child
 }
@@ -394,7 +435,7 @@ fn finish(
     plan: &Plan,
     mut child: Child,
     bytes: &[u8],
-    mut trace_events: Vec<(Step, Event)>,
+    (mut trace_events, mut slots): (Vec<(Step, Event)>, Slots),
 ) -> Result<Forked> {
     let recs = Record::decode_all(bytes);
     let last = if plan.forks() {
@@ -416,29 +457,27 @@ fn finish(
         }
     }
     let first = child.pid;
-    if let Some(g) = grandchild {
-        // The child is done: it cloned the process that carries on, a
-        // child of ours too (CLONE_PARENT), and exited. Adopt that one
-        // first: reaping the child may reap it too if it has already
-        // ended, and its status must go to its own handle.
-        let mut done = child;
-        child = done.adopt(g, op)?;
-        done.reap_blocking();
-    }
+    let last = grandchild.unwrap_or(first);
+    // The setup's steps come first: the child reported them before the
+    // parent reaps it (and adopts the process it cloned).
     if plan.trace {
-        let mut slots = Slots::default();
-        trace_events.extend(events(plan, &recs, first, child.pid, &mut slots));
+        trace_events.extend(events(plan, &recs, first, last, &mut slots));
         if ready && failed.is_none() {
-            if let Some(ev) = exec_event(plan, &recs, child.pid) {
+            if let Some(ev) = exec_event(plan, &recs, last) {
                 trace_events.push((Step::Exec, ev));
             }
         }
         for (_, ev) in &trace_events {
             trace::emit(ev);
         }
-        if spec.trace {
-            child.trace = trace_events;
-        }
+    }
+    if let Some(g) = grandchild {
+        // The child is done: it cloned the process that carries on, a
+        // child of ours too (CLONE_PARENT), and exited.
+        child = child.adopt(g, op)?;
+    }
+    if spec.trace {
+        child.trace = trace_events;
     }
     if let Some((i, aux, errno)) = failed {
         child.reap_blocking();
@@ -460,16 +499,21 @@ fn finish(
 }
 
 impl Child {
-    /// Takes over the process the child cloned into a pid namespace: it is
-    /// ours (CLONE_PARENT) and unreaped, so its pid is safe to open.
-    fn adopt(&mut self, pid: i32, op: &str) -> Result<Child> {
-        let pidfd =
-            sys::pidfd_open(pid).map_err(|e| Error::sys(format!("{op}: pidfd_open({pid})"), e))?;
+    /// Takes over the process the child cloned into a pid namespace, then
+    /// reaps the child. The new process is ours (CLONE_PARENT) and nothing
+    /// has waited since, so it is unreaped, perhaps a zombie already, and
+    /// its pid is safe to open. Only once it has a handle may a wait reap
+    /// it: the wait for the child can reap whichever ends first, and then
+    /// records the status in that handle.
+    fn adopt(mut self, pid: i32, op: &str) -> Result<Child> {
+        let pidfd = crate::os::nsfs::open_pidfd(pid)
+            .map_err(|e| Error::sys(format!("{op}: pidfd_open({pid})"), e))?;
         let mut g = Child::new(pid, pidfd, self.ns);
         g.stdin = self.stdin.take();
         g.stdout = self.stdout.take();
         g.stderr = self.stderr.take();
         g.foreground = self.foreground;
+        self.reap_blocking();
         Ok(g)
     }
 }
@@ -492,28 +536,64 @@ fn exec_event(plan: &Plan, recs: &[Record], pid: i32) -> Option<Event> {
     plan.event(i, pid, Ret::Val(0), next, &mut Slots::default())
 }
 
-/// `clone3({flags=..., exit_signal=SIGCHLD, ...}, 88) = PID`.
-fn clone_event(flags: u64, pid: i32, ns: NsSet) -> Event {
-    let mut fields = vec![("flags", Arg::Const(plan::clone_flag_names(flags)))];
-    if flags & libc::CLONE_PIDFD as u64 != 0 {
-        fields.push(("pidfd", Arg::Ptr));
-    }
-    fields.push(("exit_signal", Arg::Const("SIGCHLD".into())));
-    if flags & libc::CLONE_VM as u64 != 0 {
-        fields.push(("stack", Arg::Ptr));
-        fields.push(("stack_size", Arg::Const(format!("{:#x}", sys::Stack::HALF))));
-    }
-    let mut e = Event::new(
-        std::process::id() as i32,
-        "clone3",
-        vec![
-            Arg::Struct(fields),
-            Arg::Int(std::mem::size_of::<sys::CloneArgs>() as i64),
-        ],
-        Ret::Val(pid as i64),
-    );
+/// The clone that made the child, as strace shows it: `clone3({flags=...,
+/// pidfd=..., exit_signal=SIGCHLD, stack=..., stack_size=0x20000} =>
+/// {pidfd=[5<anon_inode:[pidfd]>]}, 88) = PID`, or clone(2) where there is
+/// no clone3.
+fn clone_event(args: &sys::CloneArgs, pid: i32, pidfd: RawFd, ns: NsSet) -> Event {
+    let flags = args.flags;
+    let me = std::process::id() as i32;
+    let mut e = if sys::has_clone3() {
+        let mut fields = vec![("flags", Arg::Const(plan::clone_flag_names(flags)))];
+        if flags & libc::CLONE_PIDFD as u64 != 0 {
+            fields.push(("pidfd", Arg::Ptr));
+        }
+        fields.push(("exit_signal", Arg::Const("SIGCHLD".into())));
+        let (stack, size) = match args.stack_size {
+            0 => (Arg::Const("NULL".into()), "0".to_string()),
+            n => (Arg::Ptr, format!("{n:#x}")),
+        };
+        fields.push(("stack", stack));
+        fields.push(("stack_size", Arg::Const(size)));
+        let mut cl_args = Arg::Struct(fields);
+        if pidfd >= 0 {
+            let out = format!("[{pidfd}<{}>]", trace::fd_path(pidfd));
+            cl_args = Arg::Changed(
+                Box::new(cl_args),
+                Box::new(Arg::Struct(vec![("pidfd", Arg::Const(out))])),
+            );
+        }
+        let size = std::mem::size_of::<sys::CloneArgs>() as i64;
+        Event::new(
+            me,
+            "clone3",
+            vec![cl_args, Arg::Int(size)],
+            Ret::Val(pid as i64),
+        )
+    } else {
+        let flags = format!("{}|SIGCHLD", plan::clone_flag_names(flags));
+        let flags = flags.trim_start_matches("0|").to_string();
+        Event::new(
+            me,
+            "clone",
+            vec![
+                Arg::Const("child_stack=NULL".into()),
+                Arg::Const(format!("flags={flags}")),
+            ],
+            Ret::Val(pid as i64),
+        )
+    };
     if ns.contains(Namespace::Pid) {
-        e.note = Some("the child is pid 1 in the new pid namespace");
+        e.note = Some("the child is pid 1 in the new pid namespace".into());
+    } else if !ns.is_empty() {
+        let kinds: Vec<&str> = ns.iter().map(|k| k.name()).collect();
+        e.note = Some(match kinds.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!(
+                "the child starts in new {} and {last} namespaces",
+                rest.join(", ")
+            ),
+            _ => format!("the child starts in a new {} namespace", kinds.join("")),
+        });
     }
     e
 }
@@ -666,6 +746,14 @@ pub(crate) fn start_helper(op: &str, ctx: &ChildCtx) -> Result<i32> {
         None => clone_copy(&mut args, 0),
     };
     drop(blocked);
+    if let (Ok(pid), true) = (r, trace::enabled()) {
+        if pid > 0 {
+            let mut e = clone_event(&args, pid, -1, NsSet::empty());
+            e.note =
+                Some("a helper that stays outside, to write the maps after the unshare".into());
+            trace::emit(&e);
+        }
+    }
     match r {
         Ok(0) => {
             let code = child::child_entry(ctx as *const ChildCtx as *mut libc::c_void);

@@ -282,7 +282,7 @@ const OPEN_NAMES: &[(u64, &str)] = &[
     (libc::O_PATH as u64, "O_PATH"),
 ];
 
-fn open_flags(flags: i32) -> String {
+pub fn open_flags(flags: i32) -> String {
     let f = flag_names(flags as u64, OPEN_NAMES);
     // O_RDONLY is 0: strace names it anyway.
     if flags & libc::O_ACCMODE == libc::O_RDONLY && flags & libc::O_PATH == 0 {
@@ -884,38 +884,179 @@ fn s(c: &CString) -> Arg {
     Arg::Str(c.as_bytes().to_vec())
 }
 
-fn opt(c: &Option<CString>) -> Arg {
-    match c {
-        Some(c) => s(c),
-        None => Arg::Const("NULL".into()),
-    }
-}
-
 fn konst(t: impl Into<String>) -> Arg {
     Arg::Const(t.into())
 }
 
 fn sig_name(sig: i32) -> String {
-    nix::sys::signal::Signal::try_from(sig)
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|_| sig.to_string())
+    super::super::trace::signal_name(sig)
 }
 
-/// What the fds opened into slots are, as the ops' results said: the fd
-/// number and its path, for `strace -y`'s `5</dev/null>`.
+/// What the fds of a setup are, for `strace -y`'s `5</dev/null>`: those
+/// the plan opened into slots, as the ops' results said, and those the
+/// parent made before clone (pipe ends, the standard streams), by the
+/// paths it saw.
 #[derive(Debug, Default, Clone)]
-pub struct Slots([Option<(i32, String)>; SLOTS]);
+pub struct Slots {
+    opened: [Option<(i32, String)>; SLOTS],
+    known: Vec<(RawFd, String)>,
+    /// The working directory once an op changed it (a chdir, or a join of
+    /// a mount namespace, which moves it to that namespace's root).
+    cwd: Option<String>,
+}
 
 impl Slots {
+    /// Knows the paths of these fds of this process as they are now.
+    pub fn with_fds(fds: impl IntoIterator<Item = RawFd>) -> Slots {
+        let known = fds
+            .into_iter()
+            .filter(|fd| *fd >= 0)
+            .map(|fd| (fd, super::super::trace::fd_path(fd)))
+            .collect();
+        Slots {
+            known,
+            ..Slots::default()
+        }
+    }
+
+    fn path_of(&self, fd: RawFd) -> Option<&str> {
+        self.known
+            .iter()
+            .find(|(n, _)| *n == fd)
+            .map(|(_, p)| p.as_str())
+    }
+
+    fn raw(&self, fd: RawFd) -> Arg {
+        match self.path_of(fd) {
+            Some(p) => Arg::Fd(fd, p.to_string()),
+            None => Arg::Int(fd as i64),
+        }
+    }
+
     fn fd(&self, fd: Fd) -> Arg {
         match fd {
-            Fd::Raw(n) => Arg::Int(n as i64),
-            Fd::Slot(i) => match self.0.get(i as usize).cloned().flatten() {
+            Fd::Raw(n) => self.raw(n),
+            Fd::Slot(i) => match self.opened.get(i as usize).cloned().flatten() {
                 Some((n, p)) => Arg::Fd(n, p),
                 None => Arg::Int(-1),
             },
         }
     }
+
+    /// The dirfd of openat as `strace -y` shows it: `AT_FDCWD</tmp>`.
+    fn at_fdcwd(&self) -> Arg {
+        match &self.cwd {
+            Some(d) => konst(format!("AT_FDCWD<{d}>")),
+            None => super::super::trace::at_fdcwd(),
+        }
+    }
+
+    /// Follows the ops that move the working directory.
+    fn follow(&mut self, sys: &Sys, ret: &Ret) {
+        if matches!(ret, Ret::Err(_)) {
+            return;
+        }
+        match sys {
+            Sys::Chdir(p) => {
+                let base = self
+                    .cwd
+                    .clone()
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| std::env::current_dir().ok())
+                    .unwrap_or_default();
+                let to = base.join(p.to_string_lossy().as_ref());
+                self.cwd = Some(to.to_string_lossy().into_owned());
+            }
+            Sys::Setns { nstype, .. } if nstype & libc::CLONE_NEWNS as u64 != 0 => {
+                self.cwd = Some("/".into())
+            }
+            _ => {}
+        }
+    }
+
+    /// The number and path of an fd an op works on.
+    fn number(&self, fd: Fd) -> (RawFd, Option<String>) {
+        match self.fd(fd) {
+            Arg::Fd(n, p) => (n, Some(p)),
+            Arg::Int(n) => (n as RawFd, None),
+            _ => (-1, None),
+        }
+    }
+}
+
+/// A plain-words remark for the ops that teach, from what they do.
+fn note_of(sys: &Sys, slots: &Slots, ret: &Ret) -> Option<String> {
+    if matches!(ret, Ret::Err(_)) {
+        return None;
+    }
+    let n = match sys {
+        Sys::Write { fd, data } => {
+            let path = slots.number(*fd).1.unwrap_or_default();
+            let text = String::from_utf8_lossy(data);
+            match path.rsplit('/').next() {
+                Some("setgroups") => {
+                    "required before an unprivileged gid_map write (Linux 3.19)".to_string()
+                }
+                Some(m @ ("uid_map" | "gid_map")) => map_note(&m[..3], &text)?,
+                Some("timens_offsets") => {
+                    "the new time namespace's clock offsets, written while no process is in it"
+                        .to_string()
+                }
+                _ => return None,
+            }
+        }
+        Sys::WaitGo(_) => "the parent has written the id maps: the child goes on".to_string(),
+        Sys::Mount {
+            src, fstype, flags, ..
+        } => super::super::mount::mount_note(
+            src.is_none(),
+            fstype.as_ref().map(|t| t.as_bytes()),
+            *flags,
+        )?
+        .to_string(),
+        Sys::Sethostname(_) | Sys::Setdomainname(_) => super::super::uts::NAME_NOTE.to_string(),
+        Sys::Setns { what, nstype, .. } if what.contains("pidfd") => format!(
+            "into the namespaces of the process the pidfd holds, all in one call{}",
+            if nstype & libc::CLONE_NEWPID as u64 != 0 {
+                " (pid: only for later children)"
+            } else {
+                ""
+            }
+        ),
+        Sys::Setns { nstype, what, .. } if *nstype == libc::CLONE_NEWPID as u64 => {
+            format!("only later children go into {what}")
+        }
+        Sys::Setns { what, .. } => format!("this process is now in {what}"),
+        Sys::Unshare(f) if *f == libc::CLONE_NEWTIME as u64 => {
+            "the new time namespace is for later children (and this process, at execve)".to_string()
+        }
+        Sys::Unshare(_) => "new namespaces, inside the ones joined above".to_string(),
+        _ => return None,
+    };
+    Some(n)
+}
+
+/// An id map write in words: "uid 0 inside is uid 1000 outside".
+fn map_note(what: &str, text: &str) -> Option<String> {
+    let parts: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            let v: Vec<u64> = l
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            match v[..] {
+                [i, o, 1] => Some(format!("{what} {i} inside is {what} {o} outside")),
+                [i, o, c] => Some(format!(
+                    "{what}s {i}-{} inside are {what}s {o}-{} outside",
+                    i + c - 1,
+                    o + c - 1
+                )),
+                _ => None,
+            }
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 impl Plan {
@@ -940,6 +1081,7 @@ impl Plan {
         slots: &mut Slots,
     ) -> Option<Event> {
         let op = self.ops.get(i)?;
+        slots.follow(&op.sys, &ret);
         let (name, args): (&'static str, Vec<Arg>) = match &op.sys {
             Sys::Close(fd) => ("close", vec![Arg::Int(*fd as i64)]),
             Sys::Prctl(o, a) => (
@@ -958,7 +1100,17 @@ impl Plan {
                 ],
             ),
             Sys::Setpgid => ("setpgid", vec![Arg::Int(0), Arg::Int(0)]),
-            Sys::WaitGo(fd) => ("read", vec![Arg::Int(*fd as i64), Arg::Ptr, Arg::Int(1)]),
+            Sys::WaitGo(fd) => (
+                "read",
+                vec![
+                    slots.raw(*fd),
+                    match ret {
+                        Ret::Val(1) => Arg::Str(b"g".to_vec()),
+                        _ => Arg::Ptr,
+                    },
+                    Arg::Int(1),
+                ],
+            ),
             Sys::Setns { fd, nstype, what } => (
                 "setns",
                 vec![Arg::Fd(*fd, what.clone()), konst(clone_flag_names(*nstype))],
@@ -967,7 +1119,7 @@ impl Plan {
                 "setns",
                 vec![slots.fd(Fd::Slot(*slot)), konst(clone_flag_names(*nstype))],
             ),
-            Sys::Setgroups0 => ("setgroups", vec![Arg::Int(0), konst("[]")]),
+            Sys::Setgroups0 => ("setgroups", vec![Arg::Int(0), konst("NULL")]),
             Sys::Setresgid(id) => ("setresgid", vec![Arg::Int(*id as i64); 3]),
             Sys::Setresuid(id) => ("setresuid", vec![Arg::Int(*id as i64); 3]),
             Sys::Unshare(f) => ("unshare", vec![konst(clone_flag_names(*f))]),
@@ -991,31 +1143,31 @@ impl Plan {
                     Arg::Int(std::mem::size_of::<super::super::sys::CloneArgs>() as i64),
                 ],
             ),
-            Sys::Dup { from, to } => (
-                "dup3",
-                vec![slots.fd(*from), Arg::Int(*to as i64), Arg::Int(0)],
-            ),
+            Sys::Dup { from, to } => {
+                let (n, path) = slots.number(*from);
+                let ret = match (&ret, path) {
+                    (Ret::Val(v), Some(p)) if *v == *to as i64 && n != *to => Ret::Fd(*to, p),
+                    _ => ret,
+                };
+                // Already in place: the child clears FD_CLOEXEC instead.
+                let (name, args) = match n == *to {
+                    true => ("fcntl", vec![slots.raw(*to), konst("F_SETFD"), Arg::Int(0)]),
+                    false => ("dup3", vec![slots.fd(*from), slots.raw(*to), Arg::Int(0)]),
+                };
+                return Some(Event::new(pid, name, args, ret));
+            }
             Sys::Open {
                 path, flags, slot, ..
             } => {
+                let args = vec![slots.at_fdcwd(), s(path), konst(open_flags(*flags))];
                 if let Ret::Val(fd) = ret {
-                    if let Some(s) = slots.0.get_mut(*slot as usize) {
+                    if let Some(s) = slots.opened.get_mut(*slot as usize) {
                         *s = Some((fd as i32, path.to_string_lossy().into_owned()));
                     }
-                    return Some(Event {
-                        note: op.note,
-                        ..Event::new(
-                            pid,
-                            "openat",
-                            vec![konst("AT_FDCWD"), s(path), konst(open_flags(*flags))],
-                            Ret::Fd(fd as i32, path.to_string_lossy().into_owned()),
-                        )
-                    });
+                    let ret = Ret::Fd(fd as i32, path.to_string_lossy().into_owned());
+                    return Some(Event::new(pid, "openat", args, ret));
                 }
-                (
-                    "openat",
-                    vec![konst("AT_FDCWD"), s(path), konst(open_flags(*flags))],
-                )
+                ("openat", args)
             }
             Sys::Write { fd, data } => (
                 "write",
@@ -1034,15 +1186,13 @@ impl Plan {
                 data,
             } => (
                 "mount",
-                vec![
-                    opt(src),
-                    s(target),
-                    opt(fstype),
-                    konst(super::super::mount::flag_names(
-                        nix::mount::MsFlags::from_bits_retain(*flags),
-                    )),
-                    opt(data),
-                ],
+                super::super::mount::mount_args(
+                    src.as_ref().map(|c| c.as_bytes()),
+                    target.as_bytes(),
+                    fstype.as_ref().map(|c| c.as_bytes()),
+                    *flags,
+                    data.as_ref().map(|c| c.as_bytes()),
+                ),
             ),
             Sys::Sethostname(n) => (
                 "sethostname",
@@ -1068,7 +1218,7 @@ impl Plan {
                     konst("NETLINK_ROUTE"),
                 ];
                 if let Ret::Val(fd) = ret {
-                    if let Some(s) = slots.0.get_mut(3) {
+                    if let Some(s) = slots.opened.get_mut(3) {
                         *s = Some((fd as i32, "socket:[NETLINK]".into()));
                     }
                 }
@@ -1085,7 +1235,7 @@ impl Plan {
                     ],
                     ret,
                 );
-                e.note = Some("the new network namespace's loopback, up");
+                e.note = Some("the new network namespace's loopback, up".into());
                 return Some(e);
             }
             Sys::Umount { target, flags } => (
@@ -1159,7 +1309,7 @@ impl Plan {
                 (
                     "execveat",
                     vec![
-                        Arg::Fd(fd, super::super::nsfs::fd_path(fd)),
+                        Arg::Fd(fd, super::super::trace::fd_path(fd)),
                         Arg::Str(Vec::new()),
                         Arg::Argv(p.argv.iter().map(|a| a.as_bytes().to_vec()).collect()),
                         Arg::Env(p.envp.len()),
@@ -1184,8 +1334,12 @@ impl Plan {
                 )
             }
         };
+        let note = op
+            .note
+            .map(str::to_string)
+            .or_else(|| note_of(&op.sys, slots, &ret));
         Some(Event {
-            note: op.note,
+            note,
             ..Event::new(pid, name, args, ret)
         })
     }
@@ -1220,12 +1374,12 @@ impl Plan {
         for op in self.ops.iter().take(i) {
             match &op.sys {
                 Sys::Open { path, slot, .. } => {
-                    if let Some(s) = slots.0.get_mut(*slot as usize) {
+                    if let Some(s) = slots.opened.get_mut(*slot as usize) {
                         *s = Some((-1, path.to_string_lossy().into_owned()));
                     }
                 }
                 Sys::CloseSlot(slot) => {
-                    if let Some(s) = slots.0.get_mut(*slot as usize) {
+                    if let Some(s) = slots.opened.get_mut(*slot as usize) {
                         *s = None;
                     }
                 }
@@ -1317,11 +1471,13 @@ mod tests {
             .collect();
         assert_eq!(
             lines[0],
-            "[pid     9] mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL) = 0"
+            "[pid     9] mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL) = 0  \
+             # mounts under it no longer propagate to or from other mount namespaces"
         );
         assert_eq!(
             lines[1],
-            "[pid     9] mount(\"proc\", \"/proc\", \"proc\", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) = 0"
+            "[pid     9] mount(\"proc\", \"/proc\", \"proc\", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL) = 0  \
+             # proc shows the pid namespace of the process that mounts it"
         );
         assert!(
             lines[2].starts_with("[pid     9] execve(\"/"),
@@ -1343,16 +1499,37 @@ mod tests {
         let e0 = p
             .event(0, 1, Ret::Val(5), 0, &mut slots)
             .map(|e| e.to_string());
+        let cwd = std::env::current_dir().unwrap_or_default();
         assert_eq!(
-            e0.as_deref(),
-            Some("[pid     1] openat(AT_FDCWD, \"/proc/42/setgroups\", O_WRONLY|O_CLOEXEC) = 5</proc/42/setgroups>")
+            e0,
+            Some(format!("[pid     1] openat(AT_FDCWD<{}>, \"/proc/42/setgroups\", O_WRONLY|O_CLOEXEC) = 5</proc/42/setgroups>", cwd.display()))
         );
         let e1 = p
             .event(1, 1, Ret::Val(4), 0, &mut slots)
             .map(|e| e.to_string());
         assert_eq!(
             e1.as_deref(),
-            Some("[pid     1] write(5</proc/42/setgroups>, \"deny\", 4) = 4")
+            Some(
+                "[pid     1] write(5</proc/42/setgroups>, \"deny\", 4) = 4  \
+                  # required before an unprivileged gid_map write (Linux 3.19)"
+            )
+        );
+        let _ = p.event(3, 1, Ret::Val(5), 0, &mut slots);
+        let e4 = p
+            .event(4, 1, Ret::Val(9), 0, &mut slots)
+            .map(|e| e.to_string());
+        assert_eq!(
+            e4.as_deref(),
+            Some(
+                "[pid     1] write(5</proc/42/uid_map>, \"0 1000 1\\n\", 9) = 9  \
+                  # uid 0 inside is uid 1000 outside"
+            )
+        );
+        assert_eq!(
+            map_note("gid", "0 100000 65536\n1 2 1\n").as_deref(),
+            Some(
+                "gids 0-65535 inside are gids 100000-165535 outside; gid 1 inside is gid 2 outside"
+            )
         );
         assert_eq!(p.ops.len(), 9);
     }
