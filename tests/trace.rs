@@ -572,7 +572,9 @@ fn every_line_is_in_strace_with_the_pids_and_ids_proc_shows() {
         one(
             &lines,
             me,
-            &format!("wait4(-1, [{{WIFEXITED(s) && WEXITSTATUS(s) == 0}}], 0, NULL) = {copy}"),
+            &format!(
+                "wait4(-1, [{{WIFEXITED(s) && WEXITSTATUS(s) == 0}}], WNOHANG, NULL) = {copy}"
+            ),
         );
 
         // A failed setup step, and the children killed and reaped.
@@ -586,7 +588,7 @@ fn every_line_is_in_strace_with_the_pids_and_ids_proc_shows() {
             &lines,
             me,
             &format!(
-                "wait4(-1, [{{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}}], 0, NULL) = {child}"
+                "wait4(-1, [{{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}}], WNOHANG, NULL) = {child}"
             ),
         );
     });
@@ -824,5 +826,44 @@ fn the_comparison_takes_only_pointers_for_pointers() {
         assert_eq!(lines.len(), 1);
         assert_eq!((lines[0].pid, lines[0].result()), (12, "0"));
         assert_eq!(lines[0].note.as_deref(), Some("a note"));
+    });
+}
+
+/// The network functions' netlink requests read as the `ip` command that
+/// does the same, with the kernel's answer; `ip` run in that namespace sees
+/// what they made.
+#[test]
+fn netlink_requests_read_as_ip_commands() {
+    guarded(|| {
+        let r = util::run(&[
+            "--trace",
+            "-e",
+            r#"print(in_ns(#{ns: ["net"]}, || {
+                   veth("a", "b");
+                   bridge("br0");
+                   link_set("a", #{up: true, master: "br0"});
+                   addr_add("b", "10.7.0.1/24");
+                   try { link_del("nope"); } catch {}
+                   run(["ip", "-o", "link"]).stdout + run(["ip", "-o", "addr", "show", "b"]).stdout
+               }));"#,
+        ]);
+        r.ok();
+        for line in [
+            "ip link add a type veth peer name b = 0",
+            "ip link add br0 type bridge = 0",
+            "ip link set a up master br0 = 0",
+            "ip addr add 10.7.0.1/24 dev b = 0",
+            "ip link del nope = -1 ENODEV (No such device)",
+        ] {
+            assert!(
+                r.stderr.lines().any(|l| l.ends_with(&format!("] {line}"))),
+                "no trace line {line:?} in\n{}",
+                r.stderr
+            );
+        }
+        // ip, in the same namespace, sees what the requests made.
+        assert!(r.stdout.contains("a@b:"), "{}", r.stdout);
+        assert!(r.stdout.contains("master br0"), "{}", r.stdout);
+        assert!(r.stdout.contains("10.7.0.1/24"), "{}", r.stdout);
     });
 }

@@ -344,7 +344,12 @@ impl Rtnl {
         } else {
             format!("a link named '{a}' or '{b}' already exists here (see links())")
         };
-        self.new_link(OP, msg, &exists, "veth")
+        let r = self.new_link(OP, msg, &exists, "veth");
+        self.traced(&r, || {
+            let netns = peer_netns.map_or(String::new(), |f| format!(" netns {}", f.as_raw_fd()));
+            format!("ip link add {a} type veth peer name {b}{netns}")
+        });
+        r
     }
 
     /// RTM_NEWLINK for a link of kind `kind`, with hints for a name in use
@@ -378,7 +383,9 @@ impl Rtnl {
                 InfoKind::Bridge,
             )]));
         let exists = format!("a link named '{name}' already exists here (see links())");
-        self.new_link(OP, msg, &exists, "bridge")
+        let r = self.new_link(OP, msg, &exists, "bridge");
+        self.traced(&r, || format!("ip link add {name} type bridge"));
+        r
     }
 
     /// Deletes a link: `ip link del NAME`. Deleting one end of a veth pair
@@ -388,7 +395,8 @@ impl Rtnl {
         check_ifname(OP, name)?;
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.to_string()));
-        self.request(OP, RouteNetlinkMessage::DelLink(msg), NLM_F_ACK)
+        let r = self
+            .request(OP, RouteNetlinkMessage::DelLink(msg), NLM_F_ACK)
             .map(drop)
             .map_err(|e| match e.errno {
                 Some(Errno::ENODEV) => e.hint(no_such_link(name)),
@@ -396,7 +404,9 @@ impl Rtnl {
                     e.hint(format!("'{name}' cannot be deleted (lo never can)"))
                 }
                 _ => e,
-            })
+            });
+        self.traced(&r, || format!("ip link del {name}"));
+        r
     }
 
     /// Changes a link: `ip link set NAME [up|down] [master BR|nomaster]
@@ -457,7 +467,8 @@ impl Rtnl {
         }
         msg.attributes.extend(netns);
 
-        nl.request(OP, RouteNetlinkMessage::SetLink(msg), NLM_F_ACK)
+        let r = nl
+            .request(OP, RouteNetlinkMessage::SetLink(msg), NLM_F_ACK)
             .map(drop)
             .map_err(|e| match e.errno {
                 Some(Errno::EBUSY) if s.name.is_some() => {
@@ -473,7 +484,33 @@ impl Rtnl {
                      (lo and bridge ports cannot)",
                 ),
                 _ => e,
-            })
+            });
+        nl.traced(&r, || {
+            let mut cmd = format!("ip link set {name}");
+            match s.up {
+                Some(true) => cmd.push_str(" up"),
+                Some(false) => cmd.push_str(" down"),
+                None => {}
+            }
+            match &s.master {
+                Some(Some(m)) => cmd.push_str(&format!(" master {m}")),
+                Some(None) => cmd.push_str(" nomaster"),
+                None => {}
+            }
+            match s.netns {
+                Some(NetnsTarget::Pid(p)) => cmd.push_str(&format!(" netns {p}")),
+                Some(NetnsTarget::Fd(f)) => cmd.push_str(&format!(" netns /proc/self/fd/{f}")),
+                None => {}
+            }
+            if let Some(m) = s.mtu {
+                cmd.push_str(&format!(" mtu {m}"));
+            }
+            if let Some(n) = &s.name {
+                cmd.push_str(&format!(" name {n}"));
+            }
+            cmd
+        });
+        r
     }
 
     /// Adds an address to a link: `ip addr add CIDR dev NAME` (a bare address
@@ -535,13 +572,27 @@ impl Rtnl {
             let idx = nl.index_of(OP, dev)?;
             msg.attributes.push(RouteAttribute::Oif(idx));
         }
-        nl.request(
-            OP,
-            RouteNetlinkMessage::NewRoute(msg),
-            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
-        .map_err(|e| match e.errno {
+        let res = nl
+            .request(
+                OP,
+                RouteNetlinkMessage::NewRoute(msg),
+                NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            )
+            .map(drop);
+        nl.traced(&res, || {
+            let mut cmd = match dst {
+                Some((a, l)) if l > 0 => format!("ip route add {a}/{l}"),
+                _ => "ip route add default".to_string(),
+            };
+            if let Some(g) = via {
+                cmd.push_str(&format!(" via {g}"));
+            }
+            if let Some(d) = &r.dev {
+                cmd.push_str(&format!(" dev {d}"));
+            }
+            cmd
+        });
+        res.map_err(|e| match e.errno {
             Some(Errno::EEXIST) => e.hint("that route already exists (see routes())"),
             Some(Errno::ENETUNREACH) => e.hint(
                 "the gateway is not on any link: add an address whose subnet contains it \
@@ -608,12 +659,21 @@ impl Rtnl {
             .push(NeighbourAttribute::Destination(NeighbourAddress::Inet(ip)));
         msg.attributes
             .push(NeighbourAttribute::LinkLayerAddress(mac.to_vec()));
-        self.request(
-            OP,
-            RouteNetlinkMessage::NewNeighbour(msg),
-            NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
-        )
-        .map(drop)
+        let r = self
+            .request(
+                OP,
+                RouteNetlinkMessage::NewNeighbour(msg),
+                NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+            )
+            .map(drop);
+        self.traced(&r, || {
+            let mac: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
+            format!(
+                "ip neigh replace {ip} lladdr {} dev index {index} nud permanent",
+                mac.join(":")
+            )
+        });
+        r
     }
 
     /// Shapes what leaves link `name`, as `tc qdisc add dev NAME root ...`
@@ -659,13 +719,24 @@ impl Rtnl {
         msg.attributes.push(TcAttribute::Kind(kind.to_string()));
         msg.attributes
             .push(TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, options)));
-        self.request(
-            op,
-            RouteNetlinkMessage::NewQueueDiscipline(msg),
-            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
-        .map_err(|e| match e.errno {
+        let r = self
+            .request(
+                op,
+                RouteNetlinkMessage::NewQueueDiscipline(msg),
+                NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            )
+            .map(drop);
+        self.traced(&r, || {
+            let at = match parent == TcHandle::ROOT {
+                true => "root".to_string(),
+                false => format!("parent {}:{}", parent.major, parent.minor),
+            };
+            format!(
+                "tc qdisc add dev index {index} {at} handle {}: {kind}",
+                handle.major
+            )
+        });
+        r.map_err(|e| match e.errno {
             Some(Errno::ENOENT) => e.hint(format!(
                 "this kernel has no {kind} qdisc (module sch_{kind})"
             )),
@@ -701,7 +772,10 @@ impl Rtnl {
         } else {
             (RouteNetlinkMessage::DelAddress(msg), NLM_F_ACK)
         };
-        nl.request(op, req, flags).map(drop)
+        let r = nl.request(op, req, flags).map(drop);
+        let verb = if add { "add" } else { "del" };
+        nl.traced(&r, || format!("ip addr {verb} {addr}/{len} dev {name}"));
+        r
     }
 }
 

@@ -31,6 +31,9 @@ const HINT_EPERM: &str =
 pub struct Rtnl {
     sock: Socket,
     seq: u32,
+    /// The process whose network namespace the socket was opened in, when
+    /// not the caller's (for the trace: `nsenter -t PID -n ip ...`).
+    netns_of: Option<i32>,
 }
 
 impl Rtnl {
@@ -53,7 +56,29 @@ impl Rtnl {
         )?;
         // SAFETY: a fresh socket fd that nothing else owns.
         let sock = unsafe { Socket::from_raw_fd(fd.into_raw_fd()) };
-        Rtnl::bound(op, sock)
+        let mut nl = Rtnl::bound(op, sock)?;
+        nl.netns_of = Some(pid);
+        Ok(nl)
+    }
+
+    /// With tracing on, a request as the `ip` (or `tc`) command that does
+    /// the same, with its result: `ip link add a type veth peer name b = 0`.
+    pub(super) fn traced<T>(&self, r: &Result<T>, cmd: impl FnOnce() -> String) {
+        if !crate::os::trace::enabled() {
+            return;
+        }
+        let ret = match r {
+            Ok(_) => "0".to_string(),
+            Err(e) => match e.errno {
+                Some(n) => format!("-1 {} ({})", crate::os::errno_name(n), n.desc()),
+                None => format!("-1 ({})", e.detail),
+            },
+        };
+        let at = match self.netns_of {
+            Some(p) => format!("nsenter -t {p} -n "),
+            None => String::new(),
+        };
+        crate::os::trace::emit_line(crate::os::ident::pid(), &format!("{at}{} = {ret}", cmd()));
     }
 
     fn bound(op: &str, mut sock: Socket) -> Result<Rtnl> {
@@ -63,7 +88,11 @@ impl Rtnl {
         // own error text (since 4.12); capped ACKs do not echo the request.
         let _ = sock.set_ext_ack(true);
         let _ = sock.set_cap_ack(true);
-        Ok(Rtnl { sock, seq: 0 })
+        Ok(Rtnl {
+            sock,
+            seq: 0,
+            netns_of: None,
+        })
     }
 
     /// The index of link `name`: RTM_GETLINK with IFLA_IFNAME.
