@@ -696,7 +696,12 @@ pub fn describe_module(engine: &Engine, name: &str) -> Option<String> {
             if f.access == rhai::FnAccess::Private {
                 continue;
             }
-            let _ = writeln!(out, "\n{name}::{}({})", f.name, f.params.join(", "));
+            let _ = writeln!(
+                out,
+                "\n{name}::{}({})",
+                super::shown_name(f.name),
+                f.params.join(", ")
+            );
             let comments: Vec<String> = f.comments.iter().map(|c| c.to_string()).collect();
             out.push_str(&doc_for_terminal(&doc_text(&comments), "  "));
         }
@@ -742,6 +747,9 @@ pub fn markdown(engine: &Engine) -> String {
             );
         }
         out.push('\n');
+        for (name, text) in bundled::STDLIB {
+            module_markdown(&mut out, engine, name, text);
+        }
     }
     let _ = writeln!(out, "## Constants\n");
     let _ = writeln!(out, "| name | value |\n| --- | --- |");
@@ -749,6 +757,31 @@ pub fn markdown(engine: &Engine) -> String {
         let _ = writeln!(out, "| `{name}` | `{value:#x}` |");
     }
     out
+}
+
+/// A stdlib module's public functions, each with its doc, as a `###`
+/// entry of the reference.
+fn module_markdown(out: &mut String, engine: &Engine, name: &str, text: &str) {
+    let Ok(ast) = engine.compile(text) else {
+        return;
+    };
+    let _ = writeln!(out, "### `{name}`\n");
+    for f in ast.iter_functions() {
+        if f.access == rhai::FnAccess::Private || f.name.starts_with("anon$") {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "`{name}::{}({})`\n",
+            super::shown_name(f.name),
+            f.params.join(", ")
+        );
+        let comments: Vec<String> = f.comments.iter().map(|c| c.to_string()).collect();
+        let doc = doc_text(&comments);
+        if !doc.is_empty() {
+            let _ = writeln!(out, "{doc}\n");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------
@@ -1079,7 +1112,12 @@ fn module_definitions(engine: &Engine, name: &str, text: &str) -> std::io::Resul
         let comments: Vec<String> = f.comments.iter().map(|c| c.to_string()).collect();
         def_doc(&mut out, &doc_text(&comments));
         let params: Vec<String> = f.params.iter().map(|p| format!("{p}: ?")).collect();
-        let _ = writeln!(out, "fn {}({}) -> ?;\n", f.name, params.join(", "));
+        let _ = writeln!(
+            out,
+            "fn {}({}) -> ?;\n",
+            super::shown_name(f.name),
+            params.join(", ")
+        );
     }
     Ok(out)
 }
