@@ -78,7 +78,10 @@ const AREAS: &[(&str, &[&str])] = &[
             "*_file",
         ],
     ),
-    ("Script control", &["exit", "assert", "assert_eq", "help"]),
+    (
+        "Script control",
+        &["exit", "assert", "assert_eq", "eprint", "help"],
+    ),
     ("What this machine allows", &["doctor"]),
 ];
 
