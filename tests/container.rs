@@ -167,8 +167,14 @@ fn demo_against_the_host(as_nobody: bool) {
         "{}",
         cmdline(init)
     );
-    assert_eq!(status_field(init, "NSpid").split(' ').next_back(), Some("1"));
-    assert_eq!(status_field(shell, "NSpid").split(' ').next_back(), Some("2"));
+    assert_eq!(
+        status_field(init, "NSpid").split(' ').next_back(),
+        Some("1")
+    );
+    assert_eq!(
+        status_field(shell, "NSpid").split(' ').next_back(),
+        Some("2")
+    );
     assert_eq!(section(&out, "pid"), vec!["2".to_string()]);
     assert!(section(&out, "cmdline")[0].starts_with("nsscript-init -- sh"));
 

@@ -695,7 +695,7 @@ pub fn describe_module(engine: &Engine, name: &str) -> Option<String> {
     let mut out = format!("module \"{name}\": {}\n", bundled::description(text));
     let _ = writeln!(out, "  import \"{name}\" as {name};");
     if let Ok(ast) = engine.compile(text) {
-        for f in ast.iter_functions() {
+        for f in module_functions(&ast) {
             if f.access == rhai::FnAccess::Private {
                 continue;
             }
@@ -762,6 +762,14 @@ pub fn markdown(engine: &Engine) -> String {
     out
 }
 
+/// A module's functions in name order (the AST keeps them in a hash map,
+/// whose order changes from one build to the next).
+fn module_functions(ast: &rhai::AST) -> Vec<rhai::ScriptFnMetadata<'_>> {
+    let mut fns: Vec<_> = ast.iter_functions().collect();
+    fns.sort_by(|a, b| a.name.cmp(b.name).then(a.params.len().cmp(&b.params.len())));
+    fns
+}
+
 /// A stdlib module's public functions, each with its doc, as a `###`
 /// entry of the reference.
 fn module_markdown(out: &mut String, engine: &Engine, name: &str, text: &str) {
@@ -769,7 +777,7 @@ fn module_markdown(out: &mut String, engine: &Engine, name: &str, text: &str) {
         return;
     };
     let _ = writeln!(out, "### `{name}`\n");
-    for f in ast.iter_functions() {
+    for f in module_functions(&ast) {
         if f.access == rhai::FnAccess::Private || f.name.starts_with("anon$") {
             continue;
         }
@@ -1107,7 +1115,7 @@ fn module_definitions(engine: &Engine, name: &str, text: &str) -> std::io::Resul
     let mut out = format!("module {name};\n\n");
     def_doc(&mut out, bundled::description(text));
     out.push('\n');
-    for f in ast.iter_functions() {
+    for f in module_functions(&ast) {
         // Closures are functions to Rhai too.
         if f.access == rhai::FnAccess::Private || f.name.starts_with("anon$") {
             continue;
