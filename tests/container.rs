@@ -1189,3 +1189,70 @@ fn the_host_mount_table_survives_failure_and_sigkill_mid_setup() {
         assert_eq!(host_mounts(), before);
     });
 }
+
+// ---------------------------------------------------------------------------
+// capabilities, rlimits, container::spawn
+// ---------------------------------------------------------------------------
+
+/// The bounding set and the limits a spawn asks for, as the host reads
+/// them in /proc/PID/status and util-linux prlimit; and container::spawn
+/// (a module's own `spawn`, a reserved word elsewhere) returns the init's
+/// Process, which passes TERM on.
+#[test]
+fn capabilities_and_rlimits_as_the_host_sees_them() {
+    guarded(|| {
+        if which("prlimit").is_none() {
+            eprintln!("SKIP: prlimit (util-linux) is not installed");
+            return;
+        }
+        let mut s = Live::start(util::cmd().args([
+            "-e",
+            r#"let p = spawn(["sleep", "100"], #{ns: ["pid"], capabilities: ["CAP_KILL", "net_bind_service"],
+                                                rlimits: #{nofile: [100, 200], core: 0}, trace: true});
+               for t in p.trace { if t.contains("prlimit64") || t.contains("CAP_SYS_ADMIN") { print(t); } }
+               print(`pid ${p.pid}`);
+               p.wait();"#,
+        ]));
+        let pid: i32 = s.line("pid ", 10).parse().expect("pid");
+        assert_eq!(status_field(pid, "CapBnd"), "0000000000000420");
+        // uid 0 gets the bounding set as its permitted and effective sets.
+        assert_eq!(status_field(pid, "CapEff"), "0000000000000420");
+        let limits = util::sh(&format!(
+            "prlimit --pid {pid} --nofile --core --noheadings --output SOFT,HARD"
+        ));
+        let limits: Vec<Vec<&str>> = limits
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(limits, [vec!["100", "200"], vec!["0", "0"]]);
+        let trace = s.seen.join("\n");
+        assert!(
+            trace.contains("prlimit64(0, RLIMIT_NOFILE, {rlim_cur=100, rlim_max=200}, NULL) = 0"),
+            "{trace}"
+        );
+        assert!(
+            trace.contains("prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN) = 0"),
+            "{trace}"
+        );
+        util::signal(s.pid(), libc::SIGTERM);
+        assert_eq!(s.finish().code, 143);
+
+        let dir = Scratch::new("cspawn");
+        let Some(root) = busybox_root(&dir.0.join("root"), 0) else {
+            return;
+        };
+        let r = util::eval(&format!(
+            r#"import "container" as container;
+               let p = container::spawn(#{{rootfs: "{root}", cmd: ["sleep", "100"], stdout: "null"}});
+               let ns = p.nspid;
+               let kids = "";
+               while kids == "" {{ sleep(5); kids = read_file(`/proc/${{p.pid}}/task/${{p.pid}}/children`); kids.trim(); }}
+               p.kill("TERM");
+               print(`${{ns[1]}} ${{p.wait()}}`);
+               let q = spawn(["true"]);
+               print(q.wait());"#
+        ));
+        r.ok();
+        assert_eq!(r.lines(), ["1 143", "0"]);
+    });
+}
