@@ -36,7 +36,7 @@ for line in sys.stdin:
     exec unshare --mount --propagation private -- "$0" --inside
 fi
 
-for d in /sys/fs/cgroup/*/ /sys/fs/cgroup; do
+for d in $(awk '$5 ~ "^/sys/fs/cgroup" {print $5}' /proc/self/mountinfo); do
     mount -o remount,ro,bind "$d"
 done
 

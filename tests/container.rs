@@ -573,10 +573,11 @@ fn have_runc() -> bool {
     true
 }
 
-/// Every folder and file under /sys/fs/cgroup: what must not change.
+/// Every cgroup (a folder in any hierarchy under /sys/fs/cgroup): what
+/// must not change.
 fn cgroup_tree() -> String {
     Command::new("find")
-        .args(["/sys/fs/cgroup", "-xdev"])
+        .args(["/sys/fs/cgroup", "-type", "d"])
         .output()
         .map(|o| {
             let mut v: Vec<String> = String::from_utf8_lossy(&o.stdout)
@@ -595,7 +596,8 @@ fn cgroup_tree() -> String {
 /// it can create, join and write nothing.
 fn runc_as_root(b: &Path, state: &Path) -> Run {
     let script = format!(
-        "for d in /sys/fs/cgroup/*/ /sys/fs/cgroup; do mount -o remount,ro,bind \"$d\" || exit 99; done; \
+        "for d in $(awk '$5 ~ \"^/sys/fs/cgroup\" {{print $5}}' /proc/self/mountinfo); do \
+         mount -o remount,ro,bind \"$d\" || exit 99; done; \
          exec runc --rootless true --root {} run --bundle {} oci-test",
         state.display(),
         b.display()
