@@ -148,10 +148,12 @@ fn demo_against_the_host(as_nobody: bool) {
         c
     };
     let mut s = Live::start(c);
-    let folder = s.line("host:   /usr/bin/busybox copied into ", 20);
-    let root = folder
-        .trim_end_matches("/bin, with links for 13 applets")
-        .to_string();
+    let copied = s.line("host:   ", 20);
+    let root = copied
+        .split_once(" copied into ")
+        .and_then(|(_, r)| r.split_once("/bin, with links"))
+        .map(|(r, _)| r.to_string())
+        .unwrap_or_else(|| panic!("where is the root? {copied}"));
     assert!(root.starts_with("/tmp/nsscript-container."), "{root}");
     s.line("  exit", 20);
     s.send("echo '== hostname =='; hostname; echo '== pid =='; echo $$; echo '== ls / =='; ls /; echo '== ls /dev =='; ls /dev; echo '== cmdline =='; tr '\\0' ' ' < /proc/1/cmdline; echo; echo '== mounts =='; cat /proc/self/mountinfo; echo '== end =='\n");
