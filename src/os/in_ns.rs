@@ -59,6 +59,11 @@ impl Returning {
         let mut bytes = Vec::new();
         let mut buf = [0u8; 8192];
         loop {
+            // A signal that came before the read (while the copy was being
+            // set up) interrupts nothing: look first.
+            if interrupted() {
+                return Err(self.child.interrupted_error("in_ns"));
+            }
             match nix::unistd::read(&self.result, &mut buf) {
                 Ok(0) => break,
                 Ok(n) => bytes.extend_from_slice(&buf[..n]),

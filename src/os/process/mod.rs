@@ -65,6 +65,11 @@ fn wait_for(
         if let Some(s) = status.get() {
             return Ok(s);
         }
+        // A signal that came before this call interrupts nothing: look
+        // first, or the wait could block for good.
+        if interrupted() {
+            return Err(Errno::EINTR);
+        }
         let mut st: libc::c_int = 0;
         // SAFETY: waitpid for any child, into a local.
         let r = unsafe { libc::waitpid(-1, &mut st, 0) };
