@@ -391,7 +391,13 @@ fn init_forwards_to_the_process_group_when_asked() {
             let init_pid: i32 = s.line("init ", 10).parse().expect("init pid");
             s.line("started", 10);
             let sh = children(init_pid)[0];
-            assert!(eventually(5, || children(sh).len() == 2));
+            // Both sleeps have exec'd: before that, a child of the shell
+            // still has the shell's trap and would take the signal as sh.
+            assert!(eventually(5, || children(sh)
+                .iter()
+                .filter(|c| cmdline(**c) == "sleep 100")
+                .count()
+                == 2));
             util::signal(init_pid, libc::SIGUSR1);
             s.line("usr1", 10);
             let left = if sleeps_left == 0 {
