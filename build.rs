@@ -1,5 +1,6 @@
-//! Embeds scripts/demo/*.rhai and stdlib/*.rhai into the binary, so
-//! `nsscript demo/uts.rhai` and `import "net"` work from any folder.
+//! Embeds scripts/demo/*.rhai, scripts/*.rhai and stdlib/*.rhai into the
+//! binary, so `nsscript demo/uts.rhai`, `nsscript oci-run.rhai` and
+//! `import "net"` work from any folder.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -21,16 +22,22 @@ fn main() {
     let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
     let out = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
     let mut code = String::new();
-    for (konst, dir, prefix) in [("DEMOS", "scripts/demo", "demo/"), ("STDLIB", "stdlib", "")] {
+    for (konst, dir, prefix) in [
+        ("DEMOS", "scripts/demo", "demo/"),
+        ("SCRIPTS", "scripts", "/"),
+        ("STDLIB", "stdlib", ""),
+    ] {
         println!("cargo:rerun-if-changed={dir}");
         let _ = writeln!(code, "pub static {konst}: &[(&str, &str)] = &[");
         for n in list(&format!("{root}/{dir}")) {
             let path = format!("{root}/{dir}/{n}");
             println!("cargo:rerun-if-changed={path}");
-            let name = if prefix.is_empty() {
-                n.trim_end_matches(".rhai").to_string()
-            } else {
-                format!("{prefix}{n}")
+            // Modules by name ("net"), scripts by file name ("oci-run.rhai"),
+            // demos by their folder too ("demo/uts.rhai").
+            let name = match prefix {
+                "" => n.trim_end_matches(".rhai").to_string(),
+                "/" => n.clone(),
+                _ => format!("{prefix}{n}"),
             };
             let _ = writeln!(code, "    ({name:?}, include_str!({path:?})),");
         }

@@ -13,7 +13,7 @@ use std::io::{IsTerminal, Read};
 pub const FORMS: &[(&str, &str)] = &[
     (
         "FILE [ARGS...]",
-        "run a script (a bundled name like demo/uts.rhai works anywhere)",
+        "run a script (a bundled name like demo/uts.rhai or oci-run.rhai works anywhere)",
     ),
     ("-e CODE [ARGS...]", "run CODE"),
     ("- [ARGS...]", "run a script read from standard input"),
@@ -184,7 +184,7 @@ fn rest_of(it: &mut std::slice::Iter<String>) -> Vec<String> {
 fn load(path: &str) -> Result<(String, String), String> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok((path.to_string(), text)),
-        Err(e) => match bundled::demo(path) {
+        Err(e) => match bundled::script(path) {
             Some((name, text)) => Ok((format!("<bundled>/{name}"), text.to_string())),
             None => Err(format!(
                 "cannot read {path}: {e}{}",
@@ -246,7 +246,7 @@ fn take_signals() {
 }
 
 fn list() -> i32 {
-    for (name, text) in bundled::DEMOS {
+    for (name, text) in bundled::DEMOS.iter().chain(bundled::SCRIPTS) {
         println!("{name:<20} {}", bundled::description(text));
     }
     for (name, text) in bundled::STDLIB {

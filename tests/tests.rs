@@ -3,6 +3,7 @@
 
 mod util;
 
+mod container;
 mod core;
 mod demos;
 mod docs;

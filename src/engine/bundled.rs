@@ -18,6 +18,18 @@ pub fn demo(name: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// A bundled script by name: a demo (see `demo`), or one of scripts/
+/// ("oci-run.rhai", also "oci-run").
+pub fn script(name: &str) -> Option<(&'static str, &'static str)> {
+    demo(name).or_else(|| {
+        let want = name.trim_start_matches("./");
+        SCRIPTS
+            .iter()
+            .copied()
+            .find(|(n, _)| *n == want || n.strip_suffix(".rhai") == Some(want))
+    })
+}
+
 /// The one-line description from a script's `//!` header.
 pub fn description(text: &str) -> &str {
     text.lines()

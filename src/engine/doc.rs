@@ -80,7 +80,7 @@ const AREAS: &[(&str, &[&str])] = &[
     ),
     (
         "Script control",
-        &["exit", "assert", "assert_eq", "help", "trace"],
+        &["exit", "assert", "assert_eq", "eprint", "help", "trace"],
     ),
     ("What this machine allows", &["doctor"]),
 ];
@@ -695,11 +695,16 @@ pub fn describe_module(engine: &Engine, name: &str) -> Option<String> {
     let mut out = format!("module \"{name}\": {}\n", bundled::description(text));
     let _ = writeln!(out, "  import \"{name}\" as {name};");
     if let Ok(ast) = engine.compile(text) {
-        for f in ast.iter_functions() {
+        for f in module_functions(&ast) {
             if f.access == rhai::FnAccess::Private {
                 continue;
             }
-            let _ = writeln!(out, "\n{name}::{}({})", f.name, f.params.join(", "));
+            let _ = writeln!(
+                out,
+                "\n{name}::{}({})",
+                super::shown_name(f.name),
+                f.params.join(", ")
+            );
             let comments: Vec<String> = f.comments.iter().map(|c| c.to_string()).collect();
             out.push_str(&doc_for_terminal(&doc_text(&comments), "  "));
         }
@@ -745,6 +750,9 @@ pub fn markdown(engine: &Engine) -> String {
             );
         }
         out.push('\n');
+        for (name, text) in bundled::STDLIB {
+            module_markdown(&mut out, engine, name, text);
+        }
     }
     let _ = writeln!(out, "## Constants\n");
     let _ = writeln!(out, "| name | value |\n| --- | --- |");
@@ -752,6 +760,39 @@ pub fn markdown(engine: &Engine) -> String {
         let _ = writeln!(out, "| `{name}` | `{value:#x}` |");
     }
     out
+}
+
+/// A module's functions in name order (the AST keeps them in a hash map,
+/// whose order changes from one build to the next).
+fn module_functions(ast: &rhai::AST) -> Vec<rhai::ScriptFnMetadata<'_>> {
+    let mut fns: Vec<_> = ast.iter_functions().collect();
+    fns.sort_by(|a, b| a.name.cmp(b.name).then(a.params.len().cmp(&b.params.len())));
+    fns
+}
+
+/// A stdlib module's public functions, each with its doc, as a `###`
+/// entry of the reference.
+fn module_markdown(out: &mut String, engine: &Engine, name: &str, text: &str) {
+    let Ok(ast) = engine.compile(text) else {
+        return;
+    };
+    let _ = writeln!(out, "### `{name}`\n");
+    for f in module_functions(&ast) {
+        if f.access == rhai::FnAccess::Private || f.name.starts_with("anon$") {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "`{name}::{}({})`\n",
+            super::shown_name(f.name),
+            f.params.join(", ")
+        );
+        let comments: Vec<String> = f.comments.iter().map(|c| c.to_string()).collect();
+        let doc = doc_text(&comments);
+        if !doc.is_empty() {
+            let _ = writeln!(out, "{doc}\n");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------
@@ -1074,7 +1115,7 @@ fn module_definitions(engine: &Engine, name: &str, text: &str) -> std::io::Resul
     let mut out = format!("module {name};\n\n");
     def_doc(&mut out, bundled::description(text));
     out.push('\n');
-    for f in ast.iter_functions() {
+    for f in module_functions(&ast) {
         // Closures are functions to Rhai too.
         if f.access == rhai::FnAccess::Private || f.name.starts_with("anon$") {
             continue;
@@ -1082,7 +1123,12 @@ fn module_definitions(engine: &Engine, name: &str, text: &str) -> std::io::Resul
         let comments: Vec<String> = f.comments.iter().map(|c| c.to_string()).collect();
         def_doc(&mut out, &doc_text(&comments));
         let params: Vec<String> = f.params.iter().map(|p| format!("{p}: ?")).collect();
-        let _ = writeln!(out, "fn {}({}) -> ?;\n", f.name, params.join(", "));
+        let _ = writeln!(
+            out,
+            "fn {}({}) -> ?;\n",
+            super::shown_name(f.name),
+            params.join(", ")
+        );
     }
     Ok(out)
 }

@@ -102,6 +102,38 @@ fn register_spawn_syntax(engine: &mut Engine) {
     );
 }
 
+/// The name a module's `fn spawn` has inside: `spawn` is a reserved word of
+/// Rhai's (taken by the syntax above), and no function may be called that.
+pub const MODULE_SPAWN: &str = "spawn_";
+
+/// After `fn` and after `::`, `spawn` names a module's own function
+/// (`MODULE_SPAWN`): a module can define `fn spawn(...)`, called as
+/// `container::spawn(...)`, while `spawn(...)` stays the syntax above
+/// everywhere else.
+fn spawn_as_a_name(engine: &mut Engine) {
+    use rhai::Token;
+    let name_follows = std::cell::Cell::new(false);
+    #[allow(deprecated)]
+    engine.on_parse_token(move |token, _, _| {
+        let plain = name_follows.replace(matches!(token, Token::DoubleColon | Token::Fn));
+        match token {
+            Token::Custom(s) | Token::Reserved(s) if plain && s.as_str() == "spawn" => {
+                Token::Identifier(Box::new(MODULE_SPAWN.into()))
+            }
+            t => t,
+        }
+    });
+}
+
+/// A function's name as scripts write it (`spawn` for `MODULE_SPAWN`).
+pub fn shown_name(name: &str) -> &str {
+    if name == MODULE_SPAWN {
+        "spawn"
+    } else {
+        name
+    }
+}
+
 /// Evaluates `spawn(cmd)` / `spawn(cmd, opts)`.
 fn spawn_syntax(ctx: &mut rhai::EvalContext, inputs: &[rhai::Expression]) -> RResult<Dynamic> {
     let cmd = ctx.eval_expression_tree(&inputs[0])?;
@@ -193,6 +225,7 @@ fn distinct_calls(ast: &AST) -> usize {
 pub fn parser() -> Engine {
     let mut engine = Engine::new_raw();
     register_spawn_syntax(&mut engine);
+    spawn_as_a_name(&mut engine);
     set_limits(&mut engine);
     engine
 }
@@ -227,6 +260,7 @@ pub fn new_engine_with(library: Library) -> Engine {
     engine.register_type_with_name::<pkg_topo::Topology>("Topology");
     engine.register_global_module(ours.into());
     register_spawn_syntax(&mut engine);
+    spawn_as_a_name(&mut engine);
     engine.set_module_resolver(bundled::Resolver::new());
     set_limits(&mut engine);
     engine.on_print(|s| {

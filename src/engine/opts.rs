@@ -6,7 +6,9 @@ use super::error::{invalid, IntoRhai, RResult};
 use crate::os::idmap::{IdRange, SetGroups};
 use crate::os::ns::{Namespace, NsSet};
 use crate::os::nsfs::Target;
-use crate::os::setup::{Dev, Init, MountEntry, MountKind, Propagation, Spec, Stdio, TimeOffsets};
+use crate::os::setup::{
+    Dev, Init, MountEntry, MountKind, Propagation, Rlimit, Spec, Stdio, TimeOffsets,
+};
 use rhai::{Array, Dynamic, Map};
 
 /// The keys `spawn` accepts.
@@ -42,6 +44,8 @@ pub const SPAWN_KEYS: &[&str] = &[
     "gid",
     "groups",
     "lo_up",
+    "capabilities",
+    "rlimits",
 ];
 
 /// `run` takes spawn's keys plus `input` (text for the child's stdin).
@@ -490,7 +494,75 @@ fn container(op: &str, m: &Map, spec: &mut Spec) -> RResult<()> {
             .collect::<RResult<Vec<u32>>>()?;
         spec.groups = Some(g);
     }
+    if let Some(v) = m.get("capabilities") {
+        let mut keep = 0u64;
+        for (i, name) in strings(op, "capabilities", v)?.iter().enumerate() {
+            let n = crate::os::caps::by_name(name).ok_or_else(|| {
+                invalid(
+                    op,
+                    format!("capabilities[{i}]: {name:?} is not a capability, like \"CAP_KILL\""),
+                )
+            })?;
+            keep |= 1 << n;
+        }
+        spec.capabilities = Some(keep);
+    }
+    if let Some(v) = m.get("rlimits") {
+        spec.rlimits = rlimits(op, v)?;
+    }
     Ok(())
+}
+
+/// `rlimits: #{nofile: [1024, 4096], core: 0, stack: "unlimited"}`: soft
+/// and hard, or one value for both.
+fn rlimits(op: &str, v: &Dynamic) -> RResult<Vec<Rlimit>> {
+    let m = v
+        .clone()
+        .try_cast::<Map>()
+        .ok_or_else(|| want(op, "rlimits", "a map like #{nofile: [1024, 4096]}", v))?;
+    let mut out = Vec::new();
+    for (name, value) in &m {
+        let key = format!("rlimits.{name}");
+        let resource = Rlimit::NAMES
+            .iter()
+            .find(|(n, _)| *n == name.as_str())
+            .map(|(_, r)| *r)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Rlimit::NAMES.iter().map(|(n, _)| *n).collect();
+                invalid(
+                    op,
+                    format!("{key}: not a resource; valid: {}", names.join(", ")),
+                )
+            })?;
+        let one = |x: &Dynamic| -> RResult<u64> {
+            if x.clone().into_string().is_ok_and(|s| s == "unlimited") {
+                return Ok(libc::RLIM_INFINITY);
+            }
+            x.as_int()
+                .ok()
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| want(op, &key, "a number >= 0 or \"unlimited\"", x))
+        };
+        let (soft, hard) = match value.clone().into_array() {
+            Ok(a) if a.len() == 2 => (one(&a[0])?, one(&a[1])?),
+            Ok(_) => {
+                return Err(invalid(
+                    op,
+                    format!("{key} must be [soft, hard] or one value"),
+                ))
+            }
+            Err(_) => {
+                let both = one(value)?;
+                (both, both)
+            }
+        };
+        out.push(Rlimit {
+            resource,
+            soft,
+            hard,
+        });
+    }
+    Ok(out)
 }
 
 /// mount(8) option words that are MS_* flags.
@@ -579,6 +651,7 @@ fn mount_entry(op: &str, i: usize, v: &Dynamic) -> RResult<MountEntry> {
         readonly: get_bool(&what, &m, "readonly")?.unwrap_or(false),
         flags: 0,
         data: Vec::new(),
+        source: None,
     };
     let mut recursive_opt = recursive;
     if let Some(o) = m.get("options") {
@@ -625,6 +698,18 @@ fn mount_entry(op: &str, i: usize, v: &Dynamic) -> RResult<MountEntry> {
             ))
         }
     };
+    if !matches!(entry.kind, MountKind::Bind { .. }) {
+        // A filesystem without a device takes any name as its source.
+        entry.source = get_str(&what, &m, "src")?;
+        if let Some(src) = &entry.source {
+            if src.is_empty() || src.contains('\0') {
+                return Err(invalid(
+                    &what,
+                    format!("src {src:?} is empty or has a NUL byte"),
+                ));
+            }
+        }
+    }
     if entry.kind != MountKind::Tmpfs && (m.contains_key("size") || m.contains_key("mode")) {
         return Err(invalid(&what, "size and mode are options of a tmpfs"));
     }

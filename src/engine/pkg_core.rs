@@ -373,6 +373,17 @@ pub mod core_fns {
             .map_err(|e| os_err(os::Error::io(op, &e)))
     }
 
+    /// Print `text` and a newline on standard error (warnings and notes
+    /// that must not mix with a command's output on standard output).
+    ///
+    /// ```rhai
+    /// eprint("note: running without a network namespace");
+    /// ```
+    pub fn eprint(text: &str) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    }
+
     /// Pause for `ms` milliseconds (Ctrl-C in the REPL interrupts it).
     ///
     /// ```rhai

@@ -89,12 +89,16 @@ pub mod proc_fns {
     /// `mounts` (`[#{type: "bind", src, dst, readonly, recursive}`,
     /// `#{type: "tmpfs", dst, size, mode}`, `#{type: "proc" | "sysfs" |
     /// "devpts" | "mqueue", dst}`; `options` takes mount(8) words like
-    /// "nosuid"), `dev` ("minimal": a tmpfs /dev with null, zero, full,
+    /// "nosuid"; `src` names the source of these, as the mount table shows
+    /// it), `dev` ("minimal": a tmpfs /dev with null, zero, full,
     /// random, urandom, tty, pts, shm and the fd links; "nodes": the nodes
     /// and links only), `masked_paths`, `readonly_paths`, `no_new_privs`,
     /// `init` (true or `#{pgroup: true}`: a PID 1 in front of the command,
     /// needs "pid"), `uid`, `gid`, `groups` (the ids the program runs with),
-    /// `lo_up` (the new network namespace's loopback up before it runs).
+    /// `lo_up` (the new network namespace's loopback up before it runs),
+    /// `capabilities` (the bounding set kept, like `["CAP_KILL"]`: a
+    /// program running as uid 0 has these and no others, any other uid
+    /// none), `rlimits` (`#{nofile: [soft, hard], core: 0}`; "unlimited").
     ///
     /// ```rhai
     /// let p = spawn(["sh", "-c", "echo $$"], #{ns: ["pid"], stdout: "pipe"});

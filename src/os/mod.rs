@@ -7,6 +7,7 @@
 //! primitives (`sys`, `ns`, `nsfs`, `idmap`, `uts`, `trace`). See
 //! ARCHITECTURE.md.
 
+pub mod caps;
 pub mod doctor;
 pub mod ident;
 pub mod idmap;

@@ -129,6 +129,11 @@ impl Names {
                     .all(|c| c.is_alphanumeric() || c == '_' || c == ':')
             })
             .filter(|n| !n.is_empty() && !n.starts_with("__") && !n.contains("$"))
+            // A module's spawn, as scripts write it.
+            .map(|n| match n.rsplit_once("::") {
+                Some((m, f)) => format!("{m}::{}", engine::shown_name(f)),
+                None => n,
+            })
             .collect();
         let mut members = Vec::new();
         for f in doc::functions(engine) {

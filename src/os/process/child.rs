@@ -256,6 +256,9 @@ fn call(s: &Sys, slots: &mut [RawFd; SLOTS]) -> sys::SysResult {
                 sys!(libc::SYS_setns, slot(slots, *i), *nstype)
             }
             Sys::Setgroups0 => sys!(libc::SYS_setgroups, 0, 0),
+            Sys::Prlimit { resource, limit } => {
+                sys!(libc::SYS_prlimit64, 0, *resource, limit.as_ptr(), 0)
+            }
             Sys::Setresgid(id) => sys!(libc::SYS_setresgid, *id, *id, *id),
             Sys::Setresuid(id) => sys!(libc::SYS_setresuid, *id, *id, *id),
             Sys::Unshare(f) => sys!(libc::SYS_unshare, *f),

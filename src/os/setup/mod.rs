@@ -136,6 +136,9 @@ pub struct MountEntry {
     pub flags: u64,
     /// Filesystem data from the options (size=64m, mode=755, ...).
     pub data: Vec<String>,
+    /// The source mount(2) is given for a filesystem that has none (what
+    /// the mount table shows, like "shm"); its type name when unset.
+    pub source: Option<String>,
 }
 
 /// The devices a new root gets (spawn's `dev`).
@@ -200,6 +203,52 @@ pub struct Spec {
     pub groups: Option<Vec<u32>>,
     /// Bring lo up in the new network namespace.
     pub lo_up: bool,
+    /// The bounding set the program keeps (a bit per capability); the
+    /// others are dropped before exec.
+    pub capabilities: Option<u64>,
+    /// Resource limits set before exec.
+    pub rlimits: Vec<Rlimit>,
+}
+
+/// One resource limit (setrlimit(2)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rlimit {
+    pub resource: u32,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+impl Rlimit {
+    /// The resources by the names getrlimit(2) gives them, without RLIMIT_.
+    pub const NAMES: [(&'static str, u32); 16] = [
+        ("cpu", libc::RLIMIT_CPU),
+        ("fsize", libc::RLIMIT_FSIZE),
+        ("data", libc::RLIMIT_DATA),
+        ("stack", libc::RLIMIT_STACK),
+        ("core", libc::RLIMIT_CORE),
+        ("rss", libc::RLIMIT_RSS),
+        ("nproc", libc::RLIMIT_NPROC),
+        ("nofile", libc::RLIMIT_NOFILE),
+        ("memlock", libc::RLIMIT_MEMLOCK),
+        ("as", libc::RLIMIT_AS),
+        ("locks", libc::RLIMIT_LOCKS),
+        ("sigpending", libc::RLIMIT_SIGPENDING),
+        ("msgqueue", libc::RLIMIT_MSGQUEUE),
+        ("nice", libc::RLIMIT_NICE),
+        ("rtprio", libc::RLIMIT_RTPRIO),
+        ("rttime", libc::RLIMIT_RTTIME),
+    ];
+
+    /// The RLIMIT_ name of a resource, as strace prints it.
+    pub fn name(resource: u32) -> String {
+        Self::NAMES
+            .iter()
+            .find(|(_, r)| *r == resource)
+            .map_or_else(
+                || resource.to_string(),
+                |(n, _)| format!("RLIMIT_{}", n.to_ascii_uppercase()),
+            )
+    }
 }
 
 /// Which kind of setup a spec is for.
@@ -239,6 +288,8 @@ pub enum Step {
     Masks,
     ReadonlyRoot,
     Lo,
+    Rlimits,
+    Capabilities,
     Ids,
     NoNewPrivs,
     Fds,
@@ -270,6 +321,8 @@ impl Step {
             Step::Masks => "masked and read-only paths",
             Step::ReadonlyRoot => "read-only root",
             Step::Lo => "lo up",
+            Step::Rlimits => "rlimits",
+            Step::Capabilities => "capabilities",
             Step::Ids => "set ids",
             Step::NoNewPrivs => "no_new_privs",
             Step::Fds => "close fds",
@@ -459,11 +512,13 @@ fn check_container(op: &str, spec: &Spec, mode: Mode) -> Result<()> {
         || spec.readonly_root
         || !spec.masked_paths.is_empty()
         || !spec.readonly_paths.is_empty()
-        || spec.init.is_some();
+        || spec.init.is_some()
+        || spec.capabilities.is_some()
+        || !spec.rlimits.is_empty();
     if container && mode != Mode::Spawn {
         return Err(Error::invalid(
             op,
-            "root, mounts, dev, masked/readonly paths and init are options of spawn",
+            "root, mounts, dev, masked/readonly paths, init, capabilities and rlimits are options of spawn",
         ));
     }
     let mount_ns = spec.ns.contains(Namespace::Mount);
@@ -518,6 +573,19 @@ fn check_container(op: &str, spec: &Spec, mode: Mode) -> Result<()> {
     if spec.lo_up && !spec.ns.contains(Namespace::Net) && !joins(spec, Namespace::Net) {
         return Err(Error::invalid(op, "lo_up needs a new network namespace")
             .hint(add_kind(mode, Namespace::Net)));
+    }
+    for r in &spec.rlimits {
+        if r.soft > r.hard {
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "{}: the soft limit {} is above the hard limit {}",
+                    Rlimit::name(r.resource),
+                    r.soft,
+                    r.hard
+                ),
+            ));
+        }
     }
     if spec.init.is_some() {
         let pid = spec.ns.contains(Namespace::Pid) || joins(spec, Namespace::Pid);

@@ -52,6 +52,11 @@ pub enum Sys {
         nstype: u64,
     },
     Setgroups0,
+    /// prlimit64(0, resource, [soft, hard], NULL).
+    Prlimit {
+        resource: u32,
+        limit: [u64; 2],
+    },
     Setresgid(u32),
     Setresuid(u32),
     Unshare(u64),
@@ -415,6 +420,7 @@ impl Plan {
         if spec.lo_up {
             lo_up_ops(&mut ops);
         }
+        limit_ops(&mut ops, spec);
         ids_ops(&mut ops, spec);
         if spec.no_new_privs {
             // No execve from here on can grant privileges (setuid bits,
@@ -778,6 +784,35 @@ fn lo_up_ops(ops: &mut Vec<Op>) {
     ops.push(Op::quiet(Step::Lo, Sys::CloseSlot(3)));
 }
 
+/// Resource limits, then the bounding set. A capability dropped from the
+/// bounding set can never come back to this process or its children; it
+/// does not touch the effective set, so the ids can still be changed
+/// after it (a change away from uid 0 clears the effective set, and with
+/// it CAP_SETPCAP, which the drop needs). At execve a program running as
+/// uid 0 gets the bounding set as its permitted and effective sets, any
+/// other uid none (capabilities(7)).
+fn limit_ops(ops: &mut Vec<Op>, spec: &Spec) {
+    for r in &spec.rlimits {
+        ops.push(Op::new(
+            Step::Rlimits,
+            Sys::Prlimit {
+                resource: r.resource,
+                limit: [r.soft, r.hard],
+            },
+        ));
+    }
+    if let Some(keep) = spec.capabilities {
+        for cap in 0..=super::super::caps::last().min(63) {
+            if keep & (1u64 << cap) == 0 {
+                ops.push(Op::new(
+                    Step::Capabilities,
+                    Sys::Prctl(libc::PR_CAPBSET_DROP, cap as u64),
+                ));
+            }
+        }
+    }
+}
+
 /// The ids the program runs with, set last (after them the process may
 /// have no right to mount or to write anything of the setup). Without a
 /// list of groups the supplementary groups are dropped, where the user
@@ -879,6 +914,15 @@ fn program(spec: &Spec) -> Program {
 // ---------------------------------------------------------------------
 // The ops in strace's words
 // ---------------------------------------------------------------------
+
+/// A limit as strace prints it.
+fn limit_text(v: u64) -> String {
+    if v == libc::RLIM_INFINITY {
+        "RLIM64_INFINITY".to_string()
+    } else {
+        v.to_string()
+    }
+}
 
 fn s(c: &CString) -> Arg {
     Arg::Str(c.as_bytes().to_vec())
@@ -1090,12 +1134,13 @@ impl Plan {
                     konst(match *o {
                         libc::PR_SET_PDEATHSIG => "PR_SET_PDEATHSIG".to_string(),
                         libc::PR_SET_NO_NEW_PRIVS => "PR_SET_NO_NEW_PRIVS".to_string(),
+                        libc::PR_CAPBSET_DROP => "PR_CAPBSET_DROP".to_string(),
                         o => o.to_string(),
                     }),
-                    if *o == libc::PR_SET_PDEATHSIG {
-                        konst(sig_name(*a as i32))
-                    } else {
-                        Arg::Int(*a as i64)
+                    match *o {
+                        libc::PR_SET_PDEATHSIG => konst(sig_name(*a as i32)),
+                        libc::PR_CAPBSET_DROP => konst(super::super::caps::name(*a as u32)),
+                        _ => Arg::Int(*a as i64),
                     },
                 ],
             ),
@@ -1122,6 +1167,19 @@ impl Plan {
             Sys::Setgroups0 => ("setgroups", vec![Arg::Int(0), konst("NULL")]),
             Sys::Setresgid(id) => ("setresgid", vec![Arg::Int(*id as i64); 3]),
             Sys::Setresuid(id) => ("setresuid", vec![Arg::Int(*id as i64); 3]),
+            Sys::Prlimit { resource, limit } => (
+                "prlimit64",
+                vec![
+                    Arg::Int(0),
+                    konst(super::Rlimit::name(*resource)),
+                    konst(format!(
+                        "{{rlim_cur={}, rlim_max={}}}",
+                        limit_text(limit[0]),
+                        limit_text(limit[1])
+                    )),
+                    konst("NULL"),
+                ],
+            ),
             Sys::Unshare(f) => ("unshare", vec![konst(clone_flag_names(*f))]),
             Sys::CloneParent => (
                 "clone3",

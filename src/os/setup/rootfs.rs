@@ -235,7 +235,7 @@ fn entry_ops(ops: &mut Vec<Op>, m: &MountEntry, target: &Path, create: Option<&P
             mount(
                 ops,
                 step,
-                Some(fstype),
+                Some(m.source.as_deref().unwrap_or(fstype)),
                 target,
                 Some(fstype),
                 m.flags | ro,
