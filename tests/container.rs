@@ -4,10 +4,13 @@
 //! `readlink` of namespace links, /proc/1/mountinfo before, during and
 //! after), and runc running the same OCI bundle.
 
-use crate::util::{self, descendants, dies, guarded, proc_state, which, Live, Run, Scratch};
+use crate::util::{
+    self, child_pids, cmdline, descendants, dies, eventually, guarded, proc_state, status_field,
+    which, Live, Run, Scratch,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The applets every busybox root here gets.
 const APPLETS: &[&str] = &[
@@ -95,42 +98,6 @@ fn section(out: &str, name: &str) -> Vec<String> {
     found
 }
 
-fn children(pid: i32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|c| c.parse().ok())
-        .collect()
-}
-
-fn cmdline(pid: i32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-        .unwrap_or_default()
-        .replace('\0', " ")
-        .trim()
-        .to_string()
-}
-
-fn status_field(pid: i32, name: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
-fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    cond()
-}
-
 // ---------------------------------------------------------------------------
 // the container demo
 // ---------------------------------------------------------------------------
@@ -162,8 +129,8 @@ fn demo_against_the_host(as_nobody: bool) {
 
     // The shell as the host sees it: nsscript -> init -> sh.
     let nss = s.pid();
-    let init = *children(nss).first().expect("the init under nsscript");
-    let shell = *children(init).first().expect("the shell under init");
+    let init = *child_pids(nss).first().expect("the init under nsscript");
+    let shell = *child_pids(init).first().expect("the shell under init");
     assert!(
         cmdline(init).starts_with("nsscript-init -- sh"),
         "{}",
@@ -335,10 +302,10 @@ fn init_reaps_a_hundred_orphans_and_reports_127_and_126() {
         // The orphans went to init, the namespace's reaper; once they have
         // ended none is left a zombie, and init has only the command.
         let reaped = eventually(10, || {
-            let kids = children(init);
+            let kids = child_pids(init);
             kids.len() == 1 && cmdline(kids[0]) == "sleep 100"
         });
-        let kids = children(init);
+        let kids = child_pids(init);
         let zombies: Vec<i32> = descendants(init)
             .into_iter()
             .filter(|p| proc_state(&p.to_string()) == Some('Z'))
@@ -390,10 +357,10 @@ fn init_forwards_to_the_process_group_when_asked() {
             ]));
             let init_pid: i32 = s.line("init ", 10).parse().expect("init pid");
             s.line("started", 10);
-            let sh = children(init_pid)[0];
+            let sh = child_pids(init_pid)[0];
             // Both sleeps have exec'd: before that, a child of the shell
             // still has the shell's trap and would take the signal as sh.
-            assert!(eventually(5, || children(sh)
+            assert!(eventually(5, || child_pids(sh)
                 .iter()
                 .filter(|c| cmdline(**c) == "sleep 100")
                 .count()
@@ -401,13 +368,13 @@ fn init_forwards_to_the_process_group_when_asked() {
             util::signal(init_pid, libc::SIGUSR1);
             s.line("usr1", 10);
             let left = if sleeps_left == 0 {
-                assert!(eventually(5, || children(sh)
+                assert!(eventually(5, || child_pids(sh)
                     .iter()
                     .all(|c| proc_state(&c.to_string()).is_none_or(|st| st == 'Z'))));
                 0
             } else {
                 std::thread::sleep(Duration::from_millis(300));
-                children(sh)
+                child_pids(sh)
                     .iter()
                     .filter(|c| cmdline(**c) == "sleep 100")
                     .count()

@@ -3,7 +3,10 @@
 //! `unshare --pid --fork`, observed from the host through /proc, the exit
 //! status and what the command itself reports.
 
-use crate::util::{self, descendants, dies, guarded, proc_state, Live, Next, Run, Scratch};
+use crate::util::{
+    self, child_pids, cmdline, descendants, dies, eventually, guarded, proc_state, status_field,
+    Live, Next, Run, Scratch,
+};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -56,48 +59,9 @@ fn can_unshare() -> bool {
 /// The one child of util-linux unshare (its `--fork` child, which is
 /// nsscript-init by the time the command has printed anything).
 fn init_of(unshare: i32) -> i32 {
-    let kids = children(unshare);
+    let kids = child_pids(unshare);
     assert_eq!(kids.len(), 1, "unshare {unshare} has children {kids:?}");
     kids[0]
-}
-
-/// The children of a process (all its threads').
-fn children(pid: i32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|c| c.parse().ok())
-        .collect()
-}
-
-fn cmdline(pid: i32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-        .unwrap_or_default()
-        .replace('\0', " ")
-        .trim()
-        .to_string()
-}
-
-/// A field of /proc/PID/status ("NSpid", "Uid"...), without the name.
-fn status_field(pid: i32, name: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
-/// Polls `cond` every 20 ms for up to `secs` seconds.
-fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    cond()
 }
 
 // ---------------------------------------------------------------------------
@@ -152,7 +116,7 @@ fn a_signal_sent_to_init_kills_the_command_with_128_plus_n() {
                 Some("1")
             );
             assert!(cmdline(pid1).contains("nsscript-init"), "{}", cmdline(pid1));
-            let cmd = children(pid1);
+            let cmd = child_pids(pid1);
             assert_eq!(cmd.len(), 1, "init's children: {cmd:?}");
             util::signal(pid1, sig);
             let r = l.finish();
@@ -264,7 +228,7 @@ fn a_hundred_orphans_are_reaped_while_the_command_runs() {
         let pid1 = init_of(l.pid());
         // The last shells may still be between fork and exec.
         let orphans = || -> Vec<i32> {
-            children(pid1)
+            child_pids(pid1)
                 .into_iter()
                 .filter(|k| cmdline(*k) == "sleep 2")
                 .collect()
@@ -272,7 +236,7 @@ fn a_hundred_orphans_are_reaped_while_the_command_runs() {
         assert!(
             eventually(2, || orphans().len() == 100),
             "init's children: {}",
-            children(pid1)
+            child_pids(pid1)
                 .iter()
                 .map(|k| cmdline(*k))
                 .collect::<Vec<_>>()
@@ -290,7 +254,7 @@ fn a_hundred_orphans_are_reaped_while_the_command_runs() {
         // zombie (a zombie of init's would keep showing among its children).
         let mut worst = 0;
         let gone = eventually(10, || {
-            let k = children(pid1);
+            let k = child_pids(pid1);
             let zombies = k
                 .iter()
                 .filter(|c| proc_state(&c.to_string()) == Some('Z'))
@@ -298,8 +262,8 @@ fn a_hundred_orphans_are_reaped_while_the_command_runs() {
             worst = worst.max(zombies);
             k.len() == 1
         });
-        assert!(gone, "init still has {:?}", children(pid1));
-        let left = children(pid1);
+        assert!(gone, "init still has {:?}", child_pids(pid1));
+        let left = child_pids(pid1);
         assert!(
             cmdline(left[0]).starts_with("sh -c"),
             "{}",
@@ -334,7 +298,7 @@ fn init_not_as_pid_1_still_adopts_and_reaps_orphans() {
         l.line("spawned", 10);
         let me = l.pid();
         let sleeping = || -> Vec<i32> {
-            children(me)
+            child_pids(me)
                 .into_iter()
                 .filter(|k| cmdline(*k) == "sleep 1")
                 .collect()
@@ -342,14 +306,14 @@ fn init_not_as_pid_1_still_adopts_and_reaps_orphans() {
         assert!(
             eventually(2, || sleeping().len() == 1),
             "init's children: {:?}",
-            children(me)
+            child_pids(me)
         );
         let orphan = sleeping();
         assert_eq!(status_field(orphan[0], "PPid"), me.to_string());
         assert!(
-            eventually(5, || children(me).len() == 1),
+            eventually(5, || child_pids(me).len() == 1),
             "the orphan was not reaped: {:?}",
-            children(me)
+            child_pids(me)
         );
         l.send("x\n");
         l.finish().ok();
@@ -782,7 +746,7 @@ fn init_works_unprivileged_in_a_user_namespace() {
         // The orphans end within a second and are reaped: only the command
         // (and its sleep 1000) stay.
         assert!(
-            eventually(10, || children(pid1).len() == 1
+            eventually(10, || child_pids(pid1).len() == 1
                 && descendants(pid1)
                     .iter()
                     .all(|p| proc_state(&p.to_string()) != Some('Z'))),
