@@ -4,6 +4,7 @@
 
 use super::error::{invalid, os_err, IntoRhai, RResult};
 use super::opts;
+use super::pkg_proc::{capture_options, captured};
 use super::process::Process;
 use crate::os;
 use crate::os::in_ns::InChild;
@@ -87,38 +88,12 @@ fn setns_pid_impl(pid: i64, kinds: &Dynamic) -> RResult<Array> {
 fn enter_impl(pid: i64, kinds: &Dynamic, cmd: &Dynamic, mut o: Map) -> RResult<Map> {
     let op = "enter";
     opts::check_keys(op, &o, ENTER_KEYS, &[])?;
-    let input = opts::get_str(op, &o, "input")?;
-    for k in ["stdout", "stderr"] {
-        o.entry(k.into()).or_insert_with(|| "pipe".into());
-    }
-    if input.is_some() {
-        if o.contains_key("stdin") {
-            return Err(invalid(op, "input and stdin are exclusive; give one"));
-        }
-        o.insert("stdin".into(), "pipe".into());
-    }
+    let input = capture_options(op, &mut o)?;
     let mut spec = opts::spawn_spec(op, cmd, &o, &["input"])?;
     let (set, all) = opts::join_kinds(op, "kinds", kinds)?;
     spec.join = Some(Arc::new(Target::of_pid(op, pid, set, all).rhai()?));
     let child = os::process::spawn(op, &spec).rhai()?;
-    let p = Process::register(child);
-    let code = {
-        let mut c = p.0.borrow_mut();
-        c.wait(input.as_deref().map(str::as_bytes), &os::interrupted)
-            .rhai()?
-    };
-    let c = p.0.borrow();
-    let mut m = Map::new();
-    m.insert("code".into(), (code as i64).into());
-    m.insert(
-        "stdout".into(),
-        String::from_utf8_lossy(&c.out).into_owned().into(),
-    );
-    m.insert(
-        "stderr".into(),
-        String::from_utf8_lossy(&c.err).into_owned().into(),
-    );
-    Ok(m)
+    captured(&Process::register(child), input.as_deref())
 }
 
 fn opt_int<T: Into<i64>>(v: Option<T>) -> Dynamic {

@@ -307,27 +307,39 @@ pub mod proc_fns {
     }
 }
 
-fn run_impl(cmd: &Dynamic, mut opts: Map) -> RResult<Map> {
-    let input = opts::get_str("run", &opts, "input")?;
+/// Readies the options of a run-to-completion call (`run`, `enter`, a
+/// topology's `run`): stdout and stderr captured unless said otherwise, and
+/// `input` fed through a pipe. Returns the input.
+pub(super) fn capture_options(op: &str, opts: &mut Map) -> RResult<Option<String>> {
+    let input = opts::get_str(op, opts, "input")?;
     for k in ["stdout", "stderr"] {
         opts.entry(k.into()).or_insert_with(|| "pipe".into());
     }
     if input.is_some() {
         if opts.contains_key("stdin") {
-            return Err(invalid("run", "input and stdin are exclusive; give one"));
+            return Err(invalid(op, "input and stdin are exclusive; give one"));
         }
         opts.insert("stdin".into(), "pipe".into());
     }
-    let mut spec = opts::spawn_spec("run", cmd, &opts, opts::RUN_EXTRA_KEYS)?;
-    spec.argv.shrink_to_fit();
-    let child =
-        os::process::spawn("run", &spec).map_err(|e| os_err(with_command_hint(e, &spec.argv)))?;
-    let p = Process::register(child);
-    let code = wait(&p, input.as_deref().map(str::as_bytes))?;
+    Ok(input)
+}
+
+/// Feeds `input`, waits for the end and gives `#{code, stdout, stderr}`.
+pub(super) fn captured(p: &Process, input: Option<&str>) -> RResult<Map> {
+    let code = wait(p, input.map(str::as_bytes))?;
     let c = p.0.borrow();
     let mut m = Map::new();
     m.insert("code".into(), code.into());
     m.insert("stdout".into(), text(&c.out).into());
     m.insert("stderr".into(), text(&c.err).into());
     Ok(m)
+}
+
+fn run_impl(cmd: &Dynamic, mut opts: Map) -> RResult<Map> {
+    let input = capture_options("run", &mut opts)?;
+    let mut spec = opts::spawn_spec("run", cmd, &opts, opts::RUN_EXTRA_KEYS)?;
+    spec.argv.shrink_to_fit();
+    let child =
+        os::process::spawn("run", &spec).map_err(|e| os_err(with_command_hint(e, &spec.argv)))?;
+    captured(&Process::register(child), input.as_deref())
 }

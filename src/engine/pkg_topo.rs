@@ -12,6 +12,7 @@
 
 use super::error::{invalid, os_err, IntoRhai, RResult};
 use super::opts;
+use super::pkg_proc::{capture_options, captured};
 use super::process::Process;
 use crate::os;
 use crate::os::net::ping::{ping_all, Pinger};
@@ -615,28 +616,10 @@ fn find_dot() -> Option<std::path::PathBuf> {
 
 fn run_in(t: &Topology, name: &str, cmd: &Dynamic, mut o: Map) -> RResult<Map> {
     const OP: &str = "run";
-    let input = opts::get_str(OP, &o, "input")?;
-    for k in ["stdout", "stderr"] {
-        o.entry(k.into()).or_insert_with(|| "pipe".into());
-    }
-    if input.is_some() {
-        if o.contains_key("stdin") {
-            return Err(invalid(OP, "input and stdin are exclusive; give one"));
-        }
-        o.insert("stdin".into(), "pipe".into());
-    }
+    let input = capture_options(OP, &mut o)?;
     let spec = t.0.borrow().program(OP, name, cmd, &o)?;
     let p = Process::register(os::process::spawn(OP, &spec).rhai()?);
-    let mut c = p.0.borrow_mut();
-    let code = c
-        .wait(input.as_deref().map(str::as_bytes), &os::interrupted)
-        .rhai()?;
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let mut m = Map::new();
-    m.insert("code".into(), i64::from(code).into());
-    m.insert("stdout".into(), text(&c.out).into());
-    m.insert("stderr".into(), text(&c.err).into());
-    Ok(m)
+    captured(&p, input.as_deref())
 }
 
 fn start_in(t: &Topology, name: &str, cmd: &Dynamic, o: &Map) -> RResult<Process> {
