@@ -610,6 +610,66 @@ fn sigterm_at_the_prompt_reaches_the_children_and_ends_the_session() {
     });
 }
 
+/// True when `pid` runs (not stopped) in the terminal's foreground process
+/// group: /proc/PID/stat's pgrp and tpgid agree.
+fn holds_the_terminal(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // state ppid pgrp session tty_nr tpgid
+    f.len() > 5 && f[0] != "T" && f[2] == f[5]
+}
+
+/// A job-control shell that starts before the script waits for it finds
+/// the terminal not yet its own and stops itself (SIGTTIN); the wait hands
+/// it the terminal and continues it, as a shell's `fg` does, and takes the
+/// terminal back at the end.
+#[test]
+fn a_shell_started_before_its_wait_gets_the_terminal_at_the_wait() {
+    guarded(|| {
+        let Some(mut t) = Term::new("late-wait") else {
+            return;
+        };
+        let script = t.dir.join("late.rhai");
+        std::fs::write(
+            &script,
+            r#"let p = spawn("sh", #{stdin: "inherit", stdout: "inherit", stderr: "inherit"});
+print(`SPAWNED ${p.pid}`);
+sleep(1000);
+let code = p.wait();
+print(`SH-EXITED-${code}`);
+"#,
+        )
+        .expect("write the script");
+        t.start_with(&[&script.display().to_string()]);
+        // The last line is printed as nsscript exits: keep the pane.
+        let o = t.tmux(&["set-option", "-t", "repl", "remain-on-exit", "on"]);
+        assert!(o.status.success(), "tmux set-option remain-on-exit");
+        let screen = t.wait_text("SPAWNED ");
+        let sh: i32 = screen
+            .split("SPAWNED ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .expect("the shell's pid on the screen");
+        assert!(
+            util::eventually(15, || util::proc_state(&sh.to_string()) == Some('T')),
+            "the shell did not stop for the terminal before the wait (state {:?})",
+            util::proc_state(&sh.to_string())
+        );
+        assert!(
+            util::eventually(15, || holds_the_terminal(sh)),
+            "the wait did not give the shell the terminal and continue it"
+        );
+        t.line("echo IN-$((6*7))");
+        t.wait_text("IN-42");
+        t.line("exit 3");
+        t.wait_text("SH-EXITED-3");
+    });
+}
+
 /// `demo/uts.rhai -i` puts a shell inside the namespace on the terminal:
 /// Ctrl-C there reaches the shell (its foreground job), not nsscript, as
 /// in any shell, and `exit` ends the demo with the shell's status.
@@ -622,19 +682,28 @@ fn ctrl_c_in_an_interactive_demo_reaches_the_shell_inside() {
         t.start_with(&["demo/uts.rhai", "-i"]);
         t.wait_for("the shell inside", |s| s.contains("uts.idocker.io"));
         t.line("sleep 100; echo AFTER-SLEEP");
-        t.wait_until_busy("the shell waiting for sleep", |_, state| state == Some('S'));
-        std::thread::sleep(Duration::from_millis(300));
+        let nsscript: i32 = t.pane_pid().parse().expect("the pane's pid");
+        let sleep = || {
+            let sh = util::child_pids(nsscript);
+            sh.iter()
+                .flat_map(|&p| util::child_pids(p))
+                .find(|&p| util::cmdline(p) == "sleep 100")
+        };
+        assert!(
+            util::eventually(15, || sleep().is_some_and(holds_the_terminal)),
+            "`sleep 100` never ran as the terminal's foreground job; the screen:\n{}",
+            t.screen()
+        );
         t.key("C-c");
         t.line("echo STILL-$((6*7))");
         t.wait_text("STILL-42");
-        let nsscript = t.pane_pid();
         assert!(
             Path::new(&format!("/proc/{nsscript}")).exists(),
             "Ctrl-C ended nsscript"
         );
         t.line("exit 3");
         assert!(
-            util::dies(&nsscript),
+            util::dies(&nsscript.to_string()),
             "nsscript {nsscript} still runs after the shell's exit"
         );
     });

@@ -93,7 +93,9 @@ pub fn init() {
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = on_child as extern "C" fn(libc::c_int) as usize;
-        sa.sa_flags = libc::SA_RESTART | libc::SA_NOCLDSTOP;
+        // No SA_NOCLDSTOP: a waited child that stops for the terminal must
+        // wake the wait, which continues it (process::wait_for).
+        sa.sa_flags = libc::SA_RESTART;
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(libc::SIGCHLD, &sa, std::ptr::null_mut());
     }

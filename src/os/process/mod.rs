@@ -74,17 +74,36 @@ pub(crate) fn wait4(pid: i32, options: i32) -> std::result::Result<(i32, i32), E
                 Ok((_, st)) => trace::wait_status(st),
                 Err(_) => Arg::Ptr,
             },
-            Arg::Const(
-                match options & libc::WNOHANG {
-                    0 => "0",
-                    _ => "WNOHANG",
-                }
-                .into(),
-            ),
+            Arg::Const(trace::flag_names(
+                options as u64,
+                &[
+                    (libc::WNOHANG as u64, "WNOHANG"),
+                    (libc::WUNTRACED as u64, "WSTOPPED"),
+                ],
+            )),
             Arg::Const("NULL".into()),
         ]
     });
     res
+}
+
+/// Continues child `pid`'s group if it stopped itself for want of the
+/// terminal (SIGTTIN or SIGTTOU) while it is the foreground, as a shell's
+/// `fg` does after tcsetpgrp. Notes its status if it has ended instead.
+fn continue_terminal_stop(pid: i32, status: &Status) {
+    if status.get().is_some() {
+        return;
+    }
+    match wait4(pid, libc::WNOHANG | libc::WUNTRACED) {
+        Ok((r, st)) if r == pid && libc::WIFSTOPPED(st) => {
+            if matches!(libc::WSTOPSIG(st), libc::SIGTTIN | libc::SIGTTOU) {
+                // SAFETY: kill(2) on our child's own process group.
+                unsafe { libc::kill(-pid, libc::SIGCONT) };
+            }
+        }
+        Ok((r, st)) if r == pid => status.set(Some(init::exit_code(st))),
+        _ => {}
+    }
 }
 
 /// Waits for child `pid`, reaping whichever child of ours ends first and
@@ -93,12 +112,21 @@ pub(crate) fn wait4(pid: i32, options: i32) -> std::result::Result<(i32, i32), E
 /// exiting until every process in its namespace is reaped, and a process
 /// nsscript cloned into that namespace (CLONE_PARENT) is nsscript's to
 /// reap. Returns on EINTR when `interrupted` says so.
+///
+/// `foreground`: the child's group holds the terminal for this wait. A
+/// job-control shell that started before it did stops its own group with
+/// SIGTTIN (or SIGTTOU) to wait for it; like a shell's `fg`, the wait
+/// continues that group with SIGCONT.
 fn wait_for(
     pid: i32,
     status: &Status,
+    foreground: bool,
     interrupted: &dyn Fn() -> bool,
 ) -> std::result::Result<i32, Errno> {
     loop {
+        if foreground {
+            continue_terminal_stop(pid, status);
+        }
         // Everything that has ended, without blocking.
         loop {
             let (r, st) = match wait4(-1, libc::WNOHANG) {
@@ -184,7 +212,9 @@ impl Child {
     /// Any wait error other than EINTR means the status cannot be had:
     /// the child is then taken as gone and never signalled again.
     fn reap_blocking(&mut self) {
-        if self.status.get().is_none() && wait_for(self.pid, &self.status, &|| false).is_err() {
+        if self.status.get().is_none()
+            && wait_for(self.pid, &self.status, false, &|| false).is_err()
+        {
             self.status.set(Some(-1));
         }
     }
@@ -269,16 +299,21 @@ impl Child {
         if let Some(s) = self.status.get() {
             return Ok(s);
         }
-        let _terminal = self.foreground.then(|| stdio::Foreground::give(self.pid));
+        // Held until the end of the wait, which takes the terminal back.
+        let terminal = self
+            .foreground
+            .then(|| stdio::Foreground::give(self.pid))
+            .flatten();
+        let held = terminal.is_some();
         if input.is_none() {
             self.stdin = None; // EOF for the child
         }
         // Only a child with pipes needs the poll loop; otherwise one
         // blocking waitpid is all (the common case, and the fast one).
         if self.stdout.is_some() || self.stderr.is_some() || self.stdin.is_some() {
-            self.pump(input, interrupted)?;
+            self.pump(input, held, interrupted)?;
         }
-        self.reap(interrupted)
+        self.reap(held, interrupted)
     }
 
     /// The wait was interrupted. On Ctrl-C (the REPL) the child is killed
@@ -305,8 +340,8 @@ impl Child {
     }
 
     /// Reaps the child (blocking), killing it if the wait is interrupted.
-    fn reap(&mut self, interrupted: &dyn Fn() -> bool) -> Result<i32> {
-        match wait_for(self.pid, &self.status, interrupted) {
+    fn reap(&mut self, terminal: bool, interrupted: &dyn Fn() -> bool) -> Result<i32> {
+        match wait_for(self.pid, &self.status, terminal, interrupted) {
             Ok(code) => {
                 self.stdout = None;
                 self.stderr = None;

@@ -35,6 +35,7 @@ impl Child {
     pub(super) fn pump(
         &mut self,
         input: Option<&[u8]>,
+        terminal: bool,
         interrupted: &dyn Fn() -> bool,
     ) -> Result<()> {
         let mut input = input.map(|b| (b, 0usize));
@@ -62,6 +63,9 @@ impl Child {
             }
             if interrupted() {
                 return Err(self.interrupted_error("wait"));
+            }
+            if terminal {
+                super::continue_terminal_stop(self.pid, &self.status);
             }
             let mut revents = vec![0i16; fds.len()];
             crate::os::signals::wait_until(&fds, &mut revents, None)
