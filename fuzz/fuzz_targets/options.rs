@@ -10,35 +10,37 @@ use libfuzzer_sys::fuzz_target;
 use nsscript::engine::opts;
 use rhai::{Array, Dynamic, Map};
 
-/// Keys the decoders know, so the fuzzer reaches past `check_keys`.
-const KEYS: &[&str] = &[
-    "ns",
-    "flags",
-    "uid_map",
-    "gid_map",
-    "map_root",
-    "setgroups",
-    "hostname",
-    "domainname",
-    "mount_proc",
-    "propagation",
-    "cwd",
-    "env",
-    "clear_env",
-    "stdin",
-    "stdout",
-    "stderr",
-    "time_offsets",
-    "trace",
+/// Keys the decoders know besides spawn's own (opts::SPAWN_KEYS): run's,
+/// and those of nested maps (id maps, time offsets, mounts, join), so the
+/// fuzzer reaches past `check_keys`.
+const NESTED_KEYS: &[&str] = &[
     "input",
     "inside",
     "outside",
     "count",
     "monotonic",
     "boottime",
+    "pid",
+    "pgroup",
+    "type",
+    "src",
+    "dst",
+    "readonly",
+    "recursive",
+    "size",
+    "mode",
+    "options",
     "host",
     "PATH",
 ];
+
+fn key(i: u8) -> &'static str {
+    let i = i as usize % (opts::SPAWN_KEYS.len() + NESTED_KEYS.len());
+    opts::SPAWN_KEYS
+        .get(i)
+        .copied()
+        .unwrap_or_else(|| NESTED_KEYS[i - opts::SPAWN_KEYS.len()])
+}
 const WORDS: &[&str] = &[
     "user",
     "mount",
@@ -102,7 +104,7 @@ impl Gen<'_> {
     fn string(&mut self) -> String {
         match self.byte() % 4 {
             0 => WORDS[self.byte() as usize % WORDS.len()].to_string(),
-            1 => KEYS[self.byte() as usize % KEYS.len()].to_string(),
+            1 => key(self.byte()).to_string(),
             2 => "x".repeat(self.byte() as usize * 4),
             _ => {
                 let n = (self.byte() % 16) as usize;
@@ -141,7 +143,7 @@ impl Gen<'_> {
             let k = if self.byte() % 4 == 0 {
                 self.string()
             } else {
-                KEYS[self.byte() as usize % KEYS.len()].to_string()
+                key(self.byte()).to_string()
             };
             let v = self.value(depth);
             m.insert(k.into(), v);

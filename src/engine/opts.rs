@@ -51,6 +51,19 @@ pub const SPAWN_KEYS: &[&str] = &[
 /// `run` takes spawn's keys plus `input` (text for the child's stdin).
 pub const RUN_EXTRA_KEYS: &[&str] = &["input"];
 
+/// The keys about the program alone, for calls that run it in namespaces
+/// that already exist (`enter`, a topology's `run` and `start`): run()'s,
+/// minus those about new namespaces.
+pub const PROGRAM_KEYS: &[&str] = &[
+    "cwd",
+    "env",
+    "clear_env",
+    "stdin",
+    "stdout",
+    "stderr",
+    "input",
+];
+
 /// Rejects keys not in `valid` (and `extra`), naming them and the valid ones.
 pub fn check_keys(op: &str, map: &Map, valid: &[&str], extra: &[&str]) -> RResult<()> {
     let mut unknown: Vec<&str> = map

@@ -42,17 +42,6 @@ const IN_NS_KEYS: &[&str] = &[
     "time_offsets",
 ];
 
-/// The options `enter` takes: run()'s, minus those about new namespaces.
-const ENTER_KEYS: &[&str] = &[
-    "cwd",
-    "env",
-    "clear_env",
-    "stdin",
-    "stdout",
-    "stderr",
-    "input",
-];
-
 fn kind(op: &str, name: &str) -> RResult<Namespace> {
     name.parse::<Namespace>()
         .map_err(|e| os::Error::invalid(op, e.detail))
@@ -87,7 +76,7 @@ fn setns_pid_impl(pid: i64, kinds: &Dynamic) -> RResult<Array> {
 
 fn enter_impl(pid: i64, kinds: &Dynamic, cmd: &Dynamic, mut o: Map) -> RResult<Map> {
     let op = "enter";
-    opts::check_keys(op, &o, ENTER_KEYS, &[])?;
+    opts::check_keys(op, &o, opts::PROGRAM_KEYS, &[])?;
     let input = capture_options(op, &mut o)?;
     let mut spec = opts::spawn_spec(op, cmd, &o, &["input"])?;
     let (set, all) = opts::join_kinds(op, "kinds", kinds)?;

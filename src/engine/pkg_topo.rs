@@ -34,16 +34,6 @@ const HOST_KEYS: &[&str] = &["ns"];
 const HOST_EXTRA_NS: &[Namespace] = &[Namespace::Pid, Namespace::Ipc, Namespace::Mount];
 /// The options `t.add_link(a, b, opts)` takes.
 const LINK_KEYS: &[&str] = &["delay", "loss", "rate"];
-/// The options `t.run` and `t.start` take: run()'s, about the program.
-const RUN_KEYS: &[&str] = &[
-    "cwd",
-    "env",
-    "clear_env",
-    "stdin",
-    "stdout",
-    "stderr",
-    "input",
-];
 /// How long `pingall` waits for replies after the last request by default
 /// (ping -W 1).
 const PING_TIMEOUT_MS: i64 = 1000;
@@ -328,7 +318,7 @@ impl Live {
     /// A spec for a program run inside node `name`.
     fn program(&self, op: &str, name: &str, cmd: &Dynamic, o: &Map) -> RResult<os::setup::Spec> {
         let n = self.node(op, name)?;
-        opts::check_keys(op, o, RUN_KEYS, &[])?;
+        opts::check_keys(op, o, opts::PROGRAM_KEYS, &[])?;
         let mut spec = opts::spawn_spec(op, cmd, o, &["input"])?;
         let kinds = os::net::node::join_kinds(n.pid, n.kinds).rhai()?;
         let t = Target::of_pid(op, i64::from(n.pid), kinds, false).rhai()?;
