@@ -867,3 +867,66 @@ fn netlink_requests_read_as_ip_commands() {
         assert!(r.stdout.contains("10.7.0.1/24"), "{}", r.stdout);
     });
 }
+
+/// A spawn with `init: true`: the child stays as pid 1 and clones the
+/// command (CLONE_VM|CLONE_VFORK), whose execve follows; both lines are in
+/// strace's logs of those very processes, the clone3 returning the
+/// command's pid inside the namespace (2), and the lines in that order.
+#[test]
+fn the_init_clones_the_command_and_the_command_execs() {
+    guarded(|| {
+        if !util::is_root() {
+            eprintln!("SKIP: a pid namespace without a user namespace needs root");
+            return;
+        }
+        if !strace_usable("the_init_clones_the_command") {
+            return;
+        }
+        let dir = Scratch::new("trace-init");
+        let bin = util::bin().display().to_string();
+        let cmd = [
+            bin,
+            "--trace".into(),
+            "-e".into(),
+            r#"let p = spawn(["sh", "-c", "exit 3"], #{ns: ["pid", "mount"], mount_proc: true, init: true});
+               print(`init ${p.pid}`);
+               print(`code ${p.wait()}`);"#
+                .into(),
+        ];
+        let run = util::output(strace(&dir, &cmd));
+        run.ok();
+        assert!(run.stdout.contains("code 3"), "{}", run.stdout);
+        let init: i32 = run
+            .lines()
+            .iter()
+            .find_map(|l| l.strip_prefix("init ").and_then(|p| p.parse().ok()))
+            .expect("the init's pid");
+        let lines = all_in_strace(&run, &dir);
+        let clone = lines
+            .iter()
+            .position(|l| l.pid == init && l.name() == "clone3")
+            .unwrap_or_else(|| panic!("no clone3 by the init:\n{}", run.stderr));
+        assert!(
+            lines[clone].call.contains("flags=CLONE_VM|CLONE_VFORK")
+                && lines[clone].result() == "2",
+            "{:?}",
+            lines[clone]
+        );
+        let exec = lines
+            .iter()
+            .position(|l| l.pid != init && l.name() == "execve" && l.result() == "0")
+            .unwrap_or_else(|| panic!("no execve of the command:\n{}", run.stderr));
+        assert!(clone < exec, "{}", run.stderr);
+        assert!(
+            lines[exec].call.contains("[\"sh\", \"-c\", \"exit 3\"]"),
+            "{:?}",
+            lines[exec]
+        );
+        // No execve of the init itself: it is nsscript, in its memory.
+        assert!(
+            !lines.iter().any(|l| l.pid == init && l.name() == "execve"),
+            "{}",
+            run.stderr
+        );
+    });
+}

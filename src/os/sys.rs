@@ -193,7 +193,10 @@ pub unsafe fn clone3_fork(args: &mut CloneArgs) -> Result<i32, Errno> {
 /// A stack for a child that runs in this process's memory: one private
 /// mapping with a guard page below each of its two halves (the second one
 /// is for a grandchild cloned by the child, see process::child). Made once
-/// and reused: a child is done with it when spawn returns.
+/// and reused (`get`): a child is done with it when spawn returns. A child
+/// that stays in this memory after spawn returns (an init) gets one of its
+/// own (`new`), unmapped once it is reaped.
+#[derive(Debug)]
 pub struct Stack {
     base: *mut u8,
     len: usize,
@@ -204,7 +207,7 @@ impl Stack {
     pub const HALF: usize = 128 * 1024;
     const PAGE: usize = 4096;
 
-    fn new() -> Result<Stack, Errno> {
+    pub fn new() -> Result<Stack, Errno> {
         let len = 2 * (Self::PAGE + Self::HALF);
         // SAFETY: a fresh anonymous mapping, ours alone.
         let base = unsafe {

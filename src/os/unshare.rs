@@ -95,7 +95,16 @@ fn with_map_writer(op: &str, spec: &Spec, unshare: impl FnOnce() -> Result<()>) 
     if super::trace::enabled() {
         let me = ident::pid();
         let mut slots = Default::default();
-        for (_, ev) in super::process::events(&plan, &recs, pid, me, &mut slots) {
+        for (_, ev) in super::process::events(
+            &plan,
+            &recs,
+            super::process::Pids {
+                child: pid,
+                grandchild: me,
+                command: me,
+            },
+            &mut slots,
+        ) {
             super::trace::emit(&ev);
         }
     }

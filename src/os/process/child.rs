@@ -70,6 +70,9 @@ pub enum Done {
     /// The parent gave up (EOF on the go pipe) or is gone (EPIPE on a
     /// report): end at once, without a word.
     Abandoned,
+    /// This process was the init in front of the program, which has
+    /// ended: exit with this code.
+    Init(i32),
 }
 
 /// What a child started on its own stack gets.
@@ -103,6 +106,7 @@ extern "C" fn grandchild_entry(arg: *mut libc::c_void) -> libc::c_int {
 
 fn status(plan: &Plan, r: Result<Done, Failure>) -> libc::c_int {
     match (r, plan.then) {
+        (Ok(Done::Init(code)), _) => code,
         (Ok(Done::Forked), _) | (Ok(Done::Finished), Then::Exit) => 0,
         _ => 127,
     }
@@ -128,7 +132,7 @@ pub fn run_here(plan: &Plan) -> Result<(), Failure> {
         let me = std::process::id() as i32;
         let recs = kept.0.borrow();
         let mut slots = Default::default();
-        for (_, ev) in super::events(plan, &recs, me, me, &mut slots) {
+        for (_, ev) in super::events(plan, &recs, super::Pids::one(me), &mut slots) {
             super::super::trace::emit(&ev);
         }
     }
@@ -159,6 +163,8 @@ pub fn run(ctx: &ChildCtx, from: usize, who: Who, sink: &dyn Sink) -> Result<Don
                 });
                 return Err(Failure { op: i, aux, errno });
             }
+            // The walk ends here: the command runs the Exec op.
+            Sys::InitClone => return super::init::pid1(plan, i, who, sink),
             Sys::WaitGo(fd) => match wait_go(*fd) {
                 true => Ok(1),
                 false => return Ok(Done::Abandoned),
@@ -370,7 +376,7 @@ fn call(s: &Sys, slots: &mut [RawFd; SLOTS]) -> sys::SysResult {
                 )
             }
             // Handled by `run`.
-            Sys::WaitGo(_) | Sys::CloneParent | Sys::Ready | Sys::Exec => Ok(0),
+            Sys::WaitGo(_) | Sys::CloneParent | Sys::Ready | Sys::InitClone | Sys::Exec => Ok(0),
         }
     }
 }
@@ -419,25 +425,10 @@ fn wait_go(fd: RawFd) -> bool {
 /// Like execvpe(3): tries each PATH candidate; EACCES is remembered over
 /// ENOENT, any other error ends the search. Returns the candidate and the
 /// errno to report (only a failure returns).
-fn exec(plan: &Plan, who: Who, op: u16, sink: &dyn Sink) -> (u32, Errno) {
+pub(super) fn exec(plan: &Plan, who: Who, op: u16, sink: &dyn Sink) -> (u32, Errno) {
     let Some(p) = &plan.program else {
         return (0, Errno::EINVAL);
     };
-    if let Some(fd) = &p.exec_fd {
-        use std::os::fd::AsRawFd;
-        // SAFETY: as below, with the fd of the program and an empty path.
-        let r = unsafe {
-            sys!(
-                libc::SYS_execveat,
-                fd.as_raw_fd(),
-                c"".as_ptr(),
-                p.argv_ptrs.as_ptr(),
-                p.envp_ptrs.as_ptr(),
-                libc::AT_EMPTY_PATH
-            )
-        };
-        return (0, r.err().unwrap_or(Errno::EINVAL));
-    }
     let mut err = (0u32, Errno::ENOENT);
     for (i, c) in p.candidates.iter().enumerate() {
         // SAFETY: NULL-terminated arrays of C strings the plan owns.

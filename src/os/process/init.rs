@@ -52,8 +52,13 @@
 //! init itself fails (a usage error, fork, the process group): the codes a
 //! command rarely uses for itself.
 
+use super::super::setup::plan::Plan;
+use super::super::setup::wire::{Record, Who};
+use super::child::{Done, Failure, Sink};
+use crate::os::sys::{self, sys};
 use libc::{c_char, c_int, pid_t};
 use nix::errno::Errno;
+use std::cell::Cell;
 use std::ffi::CStr;
 use std::os::unix::ffi::OsStrExt;
 
@@ -163,22 +168,86 @@ pub fn exec_failure_code(e: Errno) -> i32 {
     }
 }
 
-/// One line on stderr, in a single write (init and its child may both
-/// write; a line must not be split).
-fn say(line: &str) {
-    let text = format!("{NAME}: {line}\n");
-    let mut rest = text.as_bytes();
-    while !rest.is_empty() {
-        // SAFETY: writing a live buffer to fd 2.
-        let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
-        if n <= 0 {
-            if n < 0 && Errno::last() == Errno::EINTR {
-                continue;
-            }
-            return;
-        }
-        rest = &rest[n as usize..];
+/// One line on stderr, `nsscript-init: ` first, built on the stack and
+/// sent in a single write (init and its child may both write; a line must
+/// not be split). Needs no allocation: the built-in init uses it in the
+/// interpreter's memory. A line longer than the buffer is cut.
+struct Line {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl Line {
+    fn new() -> Line {
+        let mut l = Line {
+            buf: [0; 512],
+            len: 0,
+        };
+        l.push(NAME.as_bytes()).push(b": ");
+        l
     }
+
+    fn push(&mut self, b: &[u8]) -> &mut Line {
+        // Room for the newline is kept.
+        let room = self.buf.len().saturating_sub(1).saturating_sub(self.len);
+        let n = b.len().min(room);
+        if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..self.len + n), b.get(..n)) {
+            dst.copy_from_slice(src);
+            self.len += n;
+        }
+        self
+    }
+
+    fn int(&mut self, v: i64) -> &mut Line {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut n = v.unsigned_abs();
+        loop {
+            i -= 1;
+            if let Some(d) = digits.get_mut(i) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || i == 0 {
+                break;
+            }
+        }
+        if v < 0 {
+            self.push(b"-");
+        }
+        self.push(digits.get(i..).unwrap_or(&[]))
+    }
+
+    /// "ENOENT (No such file or directory)".
+    fn errno(&mut self, e: Errno) -> &mut Line {
+        self.push(crate::os::errno_name(e).as_bytes())
+            .push(b" (")
+            .push(e.desc().as_bytes())
+            .push(b")")
+    }
+
+    fn send(&mut self) {
+        self.push(b"");
+        if let Some(nl) = self.buf.get_mut(self.len) {
+            *nl = b'\n';
+            self.len += 1;
+        }
+        let mut at = 0;
+        while at < self.len {
+            let rest = self.buf.get(at..self.len).unwrap_or(&[]);
+            // SAFETY: a write of our own buffer to fd 2.
+            match unsafe { sys!(libc::SYS_write, 2, rest.as_ptr(), rest.len()) } {
+                Ok(0) => return,
+                Ok(n) => at += n,
+                Err(Errno::EINTR) => {}
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+fn say(line: &str) {
+    Line::new().push(line.as_bytes()).send();
 }
 
 fn errno_text(e: Errno) -> String {
@@ -194,33 +263,27 @@ fn fail(what: &str, e: Errno) -> ! {
 // Signal masks and dispositions go through the raw system calls, over the
 // kernel's 64 signals: glibc's wrappers leave out the two real-time signals
 // it reserves (32 and 33), which a command must not inherit ignored and
-// which init forwards like any other.
+// which init forwards like any other. Everything below also runs in the
+// interpreter's memory (the built-in init), where no libc wrapper may run:
+// each of them writes errno, a thread-local of the interpreter's.
 
 /// Every signal (the kernel drops SIGKILL and SIGSTOP from a mask itself).
 const ALL: u64 = !0;
 /// The kernel's sigset_t: 64 signals, 8 bytes.
 const SIGSET_SIZE: usize = 8;
 
-fn sys_result(r: libc::c_long) -> Result<libc::c_long, Errno> {
-    if r < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(r)
-    }
-}
-
 /// rt_sigprocmask(SIG_SETMASK, mask).
 fn set_mask(mask: u64) -> Result<(), Errno> {
     // SAFETY: an 8-byte set in, no old set out.
-    sys_result(unsafe {
-        libc::syscall(
+    unsafe {
+        sys!(
             libc::SYS_rt_sigprocmask,
             libc::SIG_SETMASK,
             &mask as *const u64,
-            std::ptr::null_mut::<u64>(),
-            SIGSET_SIZE,
+            0,
+            SIGSET_SIZE
         )
-    })
+    }
     .map(drop)
 }
 
@@ -228,18 +291,18 @@ fn set_mask(mask: u64) -> Result<(), Errno> {
 /// one (they are all blocked), taken off the queue.
 fn next_signal() -> Result<c_int, Errno> {
     let all = ALL;
-    // SAFETY: a zeroed siginfo_t is a valid output buffer.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // The kernel's siginfo_t: 128 bytes.
+    let mut info = [0u64; 16];
     // SAFETY: valid set and buffer; a null timeout waits as long as needed.
-    sys_result(unsafe {
-        libc::syscall(
+    unsafe {
+        sys!(
             libc::SYS_rt_sigtimedwait,
             &all as *const u64,
-            &mut info as *mut libc::siginfo_t,
-            std::ptr::null::<libc::timespec>(),
-            SIGSET_SIZE,
+            info.as_mut_ptr(),
+            0,
+            SIGSET_SIZE
         )
-    })
+    }
     .map(|s| s as c_int)
 }
 
@@ -249,19 +312,88 @@ fn next_signal() -> Result<c_int, Errno> {
 fn default_disposition(sig: c_int) -> Result<(), Errno> {
     let act = [0u64; 4];
     // SAFETY: a zeroed kernel sigaction in, no old action out.
-    sys_result(unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            sig,
-            act.as_ptr(),
-            std::ptr::null_mut::<u64>(),
-            SIGSET_SIZE,
-        )
-    })
-    .map(drop)
+    unsafe { sys!(libc::SYS_rt_sigaction, sig, act.as_ptr(), 0, SIGSET_SIZE) }.map(drop)
 }
 
-/// Runs init: never returns.
+/// Every signal but SIGKILL and SIGSTOP back to SIG_DFL. A handler is
+/// reset by execve anyway; SIG_IGN is not, and may come from whoever
+/// started init. The signal that failed, with the errno.
+fn default_dispositions() -> Result<(), (c_int, Errno)> {
+    for sig in 1..=LAST_SIGNAL {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            default_disposition(sig).map_err(|e| (sig, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The foreground process group of the terminal on fd 0, when fd 0 is a
+/// terminal (TIOCGPGRP: tcgetpgrp(3)); 0 when that group is outside this
+/// pid namespace.
+fn terminal_group() -> Option<pid_t> {
+    let mut pgrp: pid_t = 0;
+    // SAFETY: TIOCGPGRP writes one pid_t.
+    unsafe { sys!(libc::SYS_ioctl, 0, libc::TIOCGPGRP, &mut pgrp as *mut pid_t) }
+        .ok()
+        .map(|_| pgrp)
+}
+
+/// tcsetpgrp(0, pgrp).
+fn set_terminal_group(pgrp: pid_t) -> Result<(), Errno> {
+    // SAFETY: TIOCSPGRP reads one pid_t.
+    unsafe { sys!(libc::SYS_ioctl, 0, libc::TIOCSPGRP, &pgrp as *const pid_t) }.map(drop)
+}
+
+fn getpid() -> pid_t {
+    // SAFETY: getpid takes nothing.
+    unsafe { sys!(libc::SYS_getpid) }.map_or(-1, |p| p as pid_t)
+}
+
+/// setpgid(pid, pgid).
+fn setpgid(pid: pid_t, pgid: pid_t) -> Result<(), Errno> {
+    // SAFETY: plain setpgid(2).
+    unsafe { sys!(libc::SYS_setpgid, pid, pgid) }.map(drop)
+}
+
+/// Becomes a child subreaper when not the first process of a pid
+/// namespace: orphans would go to the namespace's real init, not to us.
+fn reaper_of_orphans() -> Result<(), Errno> {
+    if getpid() == 1 {
+        return Ok(());
+    }
+    // SAFETY: plain prctl on this process.
+    unsafe { sys!(libc::SYS_prctl, libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }.map(drop)
+}
+
+/// The command's side of a clean start, before its execve: default
+/// dispositions, a process group of its own and, when stdin is a terminal,
+/// that group in the foreground. A process of a background group that
+/// calls tcsetpgrp gets SIGTTOU, which is still blocked here, so the call
+/// goes through; ENOTTY: stdin is a terminal, but not this session's. The
+/// caller empties the signal mask last. On failure, the call that failed.
+fn clean_start() -> Result<(), (&'static str, Option<c_int>, Errno)> {
+    default_dispositions().map_err(|(sig, e)| ("rt_sigaction(SIG_DFL)", Some(sig), e))?;
+    setpgid(0, 0).map_err(|e| ("setpgid(0, 0)", None, e))?;
+    if terminal_group().is_some() {
+        match set_terminal_group(getpid()) {
+            Ok(()) | Err(Errno::ENOTTY) => {}
+            Err(e) => return Err(("tcsetpgrp(0, getpid())", None, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Says which call of `clean_start` failed.
+fn say_start_failed((call, sig, e): (&'static str, Option<c_int>, Errno)) {
+    let mut l = Line::new();
+    l.push(call.as_bytes());
+    if let Some(sig) = sig {
+        l.push(b" of signal ").int(sig as i64);
+    }
+    l.push(b": ").errno(e).send();
+}
+
+/// Runs init as its own program (`nsscript-init`): never returns.
 ///
 /// # Safety
 ///
@@ -299,21 +431,11 @@ pub unsafe fn main(argc: c_int, argv: *const *const c_char) -> ! {
         }
     };
 
-    // Not the first process of a pid namespace: orphans would go to the
-    // namespace's real init, not to us. A child subreaper gets them.
-    if libc::getpid() != 1
-        && libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) < 0
-    {
-        fail("prctl(PR_SET_CHILD_SUBREAPER)", Errno::last());
+    if let Err(e) = reaper_of_orphans() {
+        fail("prctl(PR_SET_CHILD_SUBREAPER)", e);
     }
-
-    // The terminal's foreground group now, to give it back at the end
-    // (0 or -1: no terminal, or a group outside this pid namespace).
-    let foreground = if libc::isatty(0) == 1 {
-        libc::tcgetpgrp(0)
-    } else {
-        -1
-    };
+    // The terminal's foreground group now, to give it back at the end.
+    let foreground = terminal_group();
 
     let child = libc::fork();
     if child < 0 {
@@ -322,75 +444,64 @@ pub unsafe fn main(argc: c_int, argv: *const *const c_char) -> ! {
     if child == 0 {
         run_command(*argv.add(at), argv.add(at));
     }
-    // Also from this side, so that a signal forwarded to the group right
-    // away finds it. EACCES: the child has already exec'd (after its own
-    // setpgid); ESRCH: it is already gone. Both leave nothing to do.
-    if libc::setpgid(child, child) < 0 {
-        let e = Errno::last();
-        if e != Errno::EACCES && e != Errno::ESRCH {
-            say(&format!("setpgid({child}, {child}): {}", errno_text(e)));
-        }
-    }
-
-    let code = supervise(child, pgroup);
-
-    // Give the terminal back to the group that had it, if the command's
-    // group still has it (SIGTTOU is blocked, so a background init may).
-    if foreground > 0 && libc::tcgetpgrp(0) == child {
-        libc::tcsetpgrp(0, foreground);
-    }
+    let code = parent_of(child, pgroup, foreground);
     std::process::exit(code)
 }
 
-/// In the forked child: a clean start for the command, then execvp.
+/// Init's part once the command is its child: the command's group from
+/// this side too, then the supervision, then the terminal back to the
+/// group that had it. Returns init's exit code.
+fn parent_of(child: pid_t, pgroup: bool, foreground: Option<pid_t>) -> i32 {
+    // So that a signal forwarded to the group right away finds it.
+    // EACCES: the child has already exec'd (after its own setpgid); ESRCH:
+    // it is already gone. Both leave nothing to do.
+    match setpgid(child, child) {
+        Ok(()) | Err(Errno::EACCES) | Err(Errno::ESRCH) => {}
+        Err(e) => {
+            let mut l = Line::new();
+            l.push(b"setpgid(").int(child as i64).push(b", ");
+            l.int(child as i64).push(b"): ").errno(e).send();
+        }
+    }
+    let code = supervise(child, pgroup);
+    // Give the terminal back, if the command's group still has it
+    // (SIGTTOU is blocked, so a background init may). 0: the group that
+    // had it is outside this pid namespace, where nsscript takes it back.
+    if let Some(fg) = foreground.filter(|g| *g > 0) {
+        if terminal_group() == Some(child) {
+            let _ = set_terminal_group(fg);
+        }
+    }
+    code
+}
+
+/// In the forked child of `nsscript-init`: a clean start for the command,
+/// then execvp.
 ///
 /// # Safety
 ///
 /// `prog` and `argv` must be the command's NULL-terminated argument vector.
 unsafe fn run_command(prog: *const c_char, argv: *const *const c_char) -> ! {
-    // Dispositions back to the default. A handler is reset by execve anyway;
-    // SIG_IGN is not, and may come from whoever started init.
-    for sig in 1..=LAST_SIGNAL {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            if let Err(e) = default_disposition(sig) {
-                say(&format!("rt_sigaction({sig}, SIG_DFL): {}", errno_text(e)));
-                libc::_exit(EXIT_INIT_FAILED);
-            }
-        }
-    }
-    if libc::setpgid(0, 0) < 0 {
-        say(&format!("setpgid(0, 0): {}", errno_text(Errno::last())));
+    if let Err(f) = clean_start() {
+        say_start_failed(f);
         libc::_exit(EXIT_INIT_FAILED);
     }
-    // The terminal's foreground group: a process of a background group that
-    // calls tcsetpgrp gets SIGTTOU, which is still blocked here, so the call
-    // goes through. ENOTTY: stdin is a terminal, but not this session's.
-    if libc::isatty(0) == 1 && libc::tcsetpgrp(0, libc::getpid()) < 0 {
-        let e = Errno::last();
-        if e != Errno::ENOTTY {
-            say(&format!(
-                "tcsetpgrp(0, {}): {}",
-                libc::getpid(),
-                errno_text(e)
-            ));
-            libc::_exit(EXIT_INIT_FAILED);
-        }
-    }
     if let Err(e) = set_mask(0) {
-        say(&format!(
-            "rt_sigprocmask(SIG_SETMASK, none): {}",
-            errno_text(e)
-        ));
+        Line::new()
+            .push(b"rt_sigprocmask(SIG_SETMASK, none): ")
+            .errno(e)
+            .send();
         libc::_exit(EXIT_INIT_FAILED);
     }
     libc::execvp(prog, argv);
     let name = CStr::from_ptr(prog).to_bytes();
     let e = not_found_in_path(name, Errno::last());
-    say(&format!(
-        "cannot run {}: {}",
-        String::from_utf8_lossy(name),
-        errno_text(e)
-    ));
+    Line::new()
+        .push(b"cannot run ")
+        .push(name)
+        .push(b": ")
+        .errno(e)
+        .send();
     libc::_exit(exec_failure_code(e))
 }
 
@@ -420,14 +531,18 @@ fn not_found_in_path(name: &[u8], e: Errno) -> Errno {
 }
 
 /// Waits for signals: forwards them, reaps on SIGCHLD, and returns the
-/// command's exit code once it has been reaped.
+/// command's exit code once it has been reaped (125 if init cannot wait
+/// for signals any more).
 fn supervise(child: pid_t, pgroup: bool) -> i32 {
     let target = if pgroup { -child } else { child };
     loop {
         let sig = match next_signal() {
             Ok(sig) => sig,
             Err(Errno::EINTR) => continue,
-            Err(e) => fail("rt_sigtimedwait", e),
+            Err(e) => {
+                Line::new().push(b"rt_sigtimedwait: ").errno(e).send();
+                return EXIT_INIT_FAILED;
+            }
         };
         if sig == libc::SIGCHLD {
             if let Some(code) = reap(child) {
@@ -435,14 +550,13 @@ fn supervise(child: pid_t, pgroup: bool) -> i32 {
             }
         } else if !SYNCHRONOUS.contains(&sig) {
             // SAFETY: plain kill(2).
-            if unsafe { libc::kill(target, sig) } < 0 {
-                let e = Errno::last();
+            match unsafe { sys!(libc::SYS_kill, target, sig) } {
                 // ESRCH: the command is gone and its SIGCHLD is on its way.
-                if e != Errno::ESRCH {
-                    say(&format!(
-                        "forwarding signal {sig} to {target}: {}",
-                        errno_text(e)
-                    ));
+                Ok(_) | Err(Errno::ESRCH) => {}
+                Err(e) => {
+                    let mut l = Line::new();
+                    l.push(b"forwarding signal ").int(sig as i64).push(b" to ");
+                    l.int(target as i64).push(b": ").errno(e).send();
                 }
             }
         }
@@ -455,16 +569,275 @@ fn reap(child: pid_t) -> Option<i32> {
     let mut code = None;
     loop {
         let mut status: c_int = 0;
-        // SAFETY: waitpid with a valid status pointer.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid <= 0 {
-            // 0: children left, none ended; -1: ECHILD, none left.
-            return code;
-        }
-        if pid == child {
-            code = Some(exit_code(status));
+        // SAFETY: wait4 with a valid status pointer and no rusage.
+        let r = unsafe {
+            sys!(
+                libc::SYS_wait4,
+                -1i32,
+                &mut status as *mut c_int,
+                libc::WNOHANG,
+                0
+            )
+        };
+        match r {
+            // 0: children left, none ended; ECHILD: none left.
+            Ok(0) | Err(Errno::ECHILD) => return code,
+            Err(Errno::EINTR) => {}
+            Err(_) => return code,
+            Ok(pid) if pid as pid_t == child => code = Some(exit_code(status)),
+            Ok(_) => {}
         }
     }
+}
+
+// The built-in init: spawn's `init: true`.
+//
+// The child a spawn clones runs its setup in the interpreter's memory
+// (CLONE_VM, process::spawn). With an init it does not execve at the end:
+// it stays, as PID 1 of the new pid namespace, and starts the command as
+// its own child with CLONE_VM|CLONE_VFORK on a stack in its own frame
+// (what posix_spawn does): no second program to load, no copy of anything.
+// The command gets the clean start above and execs the program the plan
+// rendered; init waits for that (the vfork), reports, closes every fd but
+// the standard three (the report pipe among them: its EOF tells nsscript
+// the setup is done, after which nsscript may free the plan), and from
+// then on touches nothing but its own stack and the kernel.
+//
+// Living in the interpreter's memory has two consequences. /proc/1/cmdline
+// reads nsscript's own command line (the arguments live in the shared
+// memory; /proc/1/comm says nsscript-init). And nothing here may allocate
+// or call libc: the same rules as for the setup (os::sys).
+
+/// What the command needs: the plan (its program), where to report, and
+/// where to leave the errno of a failed exec for init.
+struct Command<'a> {
+    plan: &'a Plan,
+    exec_op: u16,
+    sink: &'a dyn Sink,
+    failed: &'a Cell<i32>,
+}
+
+/// The command's stack, in init's frame: the command runs on it only
+/// until its execve (init is suspended meanwhile: CLONE_VFORK).
+#[repr(C, align(16))]
+struct CommandStack([u8; 32 * 1024]);
+
+/// PID 1 of a spawn's pid namespace, in place of the plan's execve: starts
+/// the command as its child and supervises it. Returns the exit code to
+/// end with (the command's, as `nsscript-init` gives it), or the failure of
+/// op `op` when the command could not be started at all.
+pub(super) fn pid1(plan: &Plan, op: usize, who: Who, sink: &dyn Sink) -> Result<Done, Failure> {
+    let opn = op as u16;
+    let failure = |errno: Errno| {
+        sink.send(Record::Failed {
+            who,
+            op: opn,
+            aux: 0,
+            errno,
+        });
+        Err(Failure { op, aux: 0, errno })
+    };
+    let pgroup = plan.init.is_some_and(|i| i.pgroup);
+    // Blocked since the clone; all of them stay so (see the module docs).
+    if let Err(e) = set_mask(ALL) {
+        return failure(e);
+    }
+    // The name ps shows without the command line, and top shows.
+    // SAFETY: PR_SET_NAME reads a C string of up to 16 bytes.
+    let _ = unsafe {
+        sys!(
+            libc::SYS_prctl,
+            libc::PR_SET_NAME,
+            c"nsscript-init".as_ptr(),
+            0,
+            0,
+            0
+        )
+    };
+    if let Err(e) = reaper_of_orphans() {
+        return failure(e);
+    }
+    let foreground = terminal_group();
+
+    let failed = Cell::new(0);
+    let command = Command {
+        plan,
+        exec_op: opn.wrapping_add(1),
+        sink,
+        failed: &failed,
+    };
+    let mut stack = std::mem::MaybeUninit::<CommandStack>::uninit();
+    let (child, shared) = match start_command(&command, &mut stack) {
+        Ok(v) => v,
+        Err(e) => return failure(e),
+    };
+    if plan.trace {
+        sink.send(Record::Did {
+            who,
+            op: opn,
+            value: child as i64,
+        });
+        // Only a command in this memory could tell how its exec went.
+        if shared && failed.get() == 0 {
+            sink.send(Record::Did {
+                who: Who::Command,
+                op: command.exec_op,
+                value: 0,
+            });
+        }
+    }
+    // Done with the plan: close everything but stdin, stdout and stderr.
+    close_from(3);
+    Ok(Done::Init(parent_of(child, pgroup, foreground)))
+}
+
+/// Closes every fd from `first` up: close_range(2), or one by one where
+/// the kernel has none (before Linux 5.9).
+fn close_from(first: u32) {
+    // SAFETY: closing our own fds.
+    if unsafe { sys!(libc::SYS_close_range, first, u32::MAX, 0) } == Err(Errno::ENOSYS) {
+        for fd in first..4096 {
+            // SAFETY: as above; EBADF for the ones not open.
+            let _ = unsafe { sys!(libc::SYS_close, fd) };
+        }
+    }
+}
+
+/// Starts the command: in this memory on `stack` with CLONE_VFORK where
+/// the spawn shares memory (returns once it has exec'd or given up), as a
+/// copy elsewhere. The pid, and whether it shared this memory.
+fn start_command(
+    command: &Command,
+    stack: &mut std::mem::MaybeUninit<CommandStack>,
+) -> Result<(pid_t, bool), Errno> {
+    let mut args = sys::CloneArgs {
+        flags: COMMAND_CLONE_FLAGS,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    #[cfg(target_arch = "x86_64")]
+    if sys::has_clone3() {
+        args.stack = stack.as_mut_ptr() as u64;
+        args.stack_size = std::mem::size_of::<CommandStack>() as u64;
+        // SAFETY: the stack is ours and unused while we are suspended
+        // (CLONE_VFORK) until the command has exec'd or exited; the command
+        // only reads `command` and writes its `failed` cell.
+        let pid = unsafe {
+            sys::clone3_on_stack(
+                &mut args,
+                command_entry,
+                command as *const Command as *mut libc::c_void,
+            )
+        }?;
+        return Ok((pid, true));
+    }
+    let _ = stack;
+    args.flags &= !(libc::CLONE_VM as u64);
+    // A copy of a copy (the spawn cloned one too): fork semantics are safe.
+    let pid = match sys::has_clone3() {
+        // SAFETY: this process is single-threaded; no CLONE_VM.
+        true => unsafe { sys::clone3_fork(&mut args) }?,
+        // SAFETY: clone(2) with a null stack behaves like vfork here.
+        false => unsafe {
+            sys!(
+                libc::SYS_clone,
+                libc::CLONE_VFORK | libc::SIGCHLD,
+                0,
+                0,
+                0,
+                0
+            )
+        }? as pid_t,
+    };
+    if pid == 0 {
+        let code = command_main(command);
+        // SAFETY: leaving the copy.
+        unsafe { libc::_exit(code) }
+    }
+    Ok((pid, false))
+}
+
+/// The flags the command is cloned with (for the trace as well).
+pub(crate) const COMMAND_CLONE_FLAGS: u64 = (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
+
+extern "C" fn command_entry(arg: *mut libc::c_void) -> c_int {
+    // SAFETY: init passed a Command that lives until we exec or exit.
+    let command = unsafe { &*(arg as *const Command) };
+    command_main(command)
+}
+
+/// The command: a clean start, then the program as the plan rendered it
+/// (PATH candidates, argv, envp). Returns only when it cannot run: 127 or
+/// 126, after one line on stderr, as `nsscript-init` does.
+fn command_main(c: &Command) -> c_int {
+    if let Err(f) = clean_start() {
+        say_start_failed(f);
+        c.failed.set(libc::EINVAL);
+        return EXIT_INIT_FAILED;
+    }
+    if let Err(e) = set_mask(0) {
+        Line::new()
+            .push(b"rt_sigprocmask(SIG_SETMASK, none): ")
+            .errno(e)
+            .send();
+        c.failed.set(e as i32);
+        return EXIT_INIT_FAILED;
+    }
+    let (_, e) = super::child::exec(c.plan, Who::Command, c.exec_op, c.sink);
+    let e = not_found_in_candidates(c.plan, e);
+    c.failed.set(e as i32);
+    let name = c
+        .plan
+        .program
+        .as_ref()
+        .and_then(|p| p.argv.first())
+        .map_or(&b""[..], |a| a.to_bytes());
+    Line::new()
+        .push(b"cannot run ")
+        .push(name)
+        .push(b": ")
+        .errno(e)
+        .send();
+    exec_failure_code(e)
+}
+
+/// `not_found_in_path` over the plan's candidates, with newfstatat(2):
+/// EACCES when one of them is a file that is there, else ENOENT.
+fn not_found_in_candidates(plan: &Plan, e: Errno) -> Errno {
+    let Some(p) = &plan.program else { return e };
+    let by_path = p.argv.first().is_some_and(|a| a.to_bytes().contains(&b'/'));
+    if e != Errno::EACCES || by_path {
+        return e;
+    }
+    let found = p.candidates.iter().any(|c| {
+        // The kernel's struct stat: 144 bytes on x86_64, 128 on aarch64.
+        let mut st = [0u64; 18];
+        // SAFETY: a path the plan owns and a buffer as large as a stat.
+        let r = unsafe {
+            sys!(
+                libc::SYS_newfstatat,
+                libc::AT_FDCWD,
+                c.as_ptr(),
+                st.as_mut_ptr(),
+                0
+            )
+        };
+        r.is_ok() && !is_dir(&st)
+    });
+    if found {
+        e
+    } else {
+        Errno::ENOENT
+    }
+}
+
+/// st_mode of a raw struct stat says directory.
+fn is_dir(st: &[u64; 18]) -> bool {
+    // st_mode: a u32 at byte 24 on x86_64, at byte 16 on aarch64.
+    let at = if cfg!(target_arch = "x86_64") { 24 } else { 16 };
+    let word = st.get(at / 8).copied().unwrap_or(0);
+    let mode = (word >> ((at % 8) * 8)) as u32;
+    mode & libc::S_IFMT == libc::S_IFDIR
 }
 
 #[cfg(test)]

@@ -174,6 +174,9 @@ pub struct Child {
     /// Under job control with the terminal as stdin: `wait` hands it the
     /// terminal, as a shell does for a foreground job.
     foreground: bool,
+    /// The stack of an init that runs in nsscript's memory: unmapped when
+    /// the handle goes, after `Drop` has reaped the init.
+    stack: Option<super::sys::Stack>,
 }
 
 impl Child {
@@ -199,6 +202,7 @@ impl Child {
             trace: Vec::new(),
             disowned: false,
             foreground: false,
+            stack: None,
         }
     }
 
@@ -387,19 +391,42 @@ impl Drop for Child {
     }
 }
 
-/// The records of a setup as trace events, with the pids of the child and
-/// of the grandchild (after a fork into a pid namespace).
+/// The pids of the processes of a setup, as nsscript sees them: the
+/// child, the grandchild it cloned into a pid namespace, the command an
+/// init started.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pids {
+    pub child: i32,
+    pub grandchild: i32,
+    pub command: i32,
+}
+
+impl Pids {
+    /// One process did everything (the interpreter itself).
+    pub fn one(pid: i32) -> Pids {
+        Pids {
+            child: pid,
+            grandchild: pid,
+            command: pid,
+        }
+    }
+
+    fn of(&self, w: Who) -> i32 {
+        match w {
+            Who::Child => self.child,
+            Who::Grandchild => self.grandchild,
+            Who::Command => self.command,
+        }
+    }
+}
+
+/// The records of a setup as trace events.
 pub(crate) fn events(
     plan: &Plan,
     recs: &[Record],
-    child: i32,
-    grandchild: i32,
+    pids: Pids,
     slots: &mut Slots,
 ) -> Vec<(Step, Event)> {
-    let pid = |w: Who| match w {
-        Who::Child => child,
-        Who::Grandchild => grandchild,
-    };
     recs.iter()
         .filter_map(|r| match *r {
             Record::Did { who, op, value } => {
@@ -408,7 +435,13 @@ pub(crate) fn events(
                 } else {
                     Ret::Val(value)
                 };
-                let ev = plan.event(op as usize, pid(who), ret, 0, slots)?;
+                // A successful exec (an init's command reports it through
+                // the init): the candidate after the last that failed.
+                let aux = match plan.ops.get(op as usize).map(|o| &o.sys) {
+                    Some(super::setup::plan::Sys::Exec) => next_candidate(recs, who),
+                    _ => 0,
+                };
+                let ev = plan.event(op as usize, pids.of(who), ret, aux, slots)?;
                 Some((plan.step_of(op as usize), ev))
             }
             Record::Failed {
@@ -423,10 +456,22 @@ pub(crate) fn events(
                 aux,
                 errno,
             } => {
-                let ev = plan.event(op as usize, pid(who), Ret::Err(errno), aux, slots)?;
+                let ev = plan.event(op as usize, pids.of(who), Ret::Err(errno), aux, slots)?;
                 Some((plan.step_of(op as usize), ev))
             }
             Record::Forked { .. } | Record::Ready { .. } => None,
         })
         .collect()
+}
+
+/// The exec candidate that worked for `who`: the one after the last that
+/// failed (execve reports only failures).
+pub(crate) fn next_candidate(recs: &[Record], who: Who) -> u32 {
+    recs.iter()
+        .rev()
+        .find_map(|r| match *r {
+            Record::ExecMissed { who: w, aux, .. } if w == who => Some(aux + 1),
+            _ => None,
+        })
+        .unwrap_or(0)
 }

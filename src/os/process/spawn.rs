@@ -11,7 +11,7 @@
 
 use super::child::{self, ChildCtx, Done, Kept, Pipe};
 use super::stdio;
-use super::{events, Child};
+use super::{events, next_candidate, Child, Pids};
 use crate::os::doctor;
 use crate::os::idmap::SetGroups;
 use crate::os::ns::{Namespace, NsSet};
@@ -172,9 +172,16 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     let pipes = Pipes::new(op, spec, mode)?;
     let fds = pipes.fds();
     let share = mode == Mode::Spawn && sys::SHARES_MEMORY && sys::has_clone3();
-    let stack = match share {
-        true => Some(sys::Stack::get().map_err(|e| Error::sys(format!("{op}: mmap stack"), e))?),
+    let stack_error = |e| Error::sys(format!("{op}: mmap stack"), e);
+    // An init stays in this memory, on its stack, after spawn returns.
+    let own_stack = match share && spec.init.is_some() {
+        true => Some(sys::Stack::new().map_err(stack_error)?),
         false => None,
+    };
+    let stack = match (share, &own_stack) {
+        (true, Some(own)) => Some(own),
+        (true, None) => Some(sys::Stack::get().map_err(stack_error)?),
+        (false, _) => None,
     };
 
     // Flush what the script printed so far: it comes before anything the
@@ -243,6 +250,7 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     // SAFETY: the kernel handed us this fd with CLONE_PIDFD.
     let pidfd = (pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) });
     let mut child = Child::new(pid, pidfd, spec.ns);
+    child.stack = own_stack;
     let Pipes {
         report,
         go,
@@ -306,7 +314,7 @@ fn write_maps(
     if traced {
         let me = std::process::id() as i32;
         let recs = kept.0.borrow();
-        trace_events.extend(events(&maps, &recs, me, me, &mut Slots::default()));
+        trace_events.extend(events(&maps, &recs, Pids::one(me), &mut Slots::default()));
     }
     if let Err(f) = r {
         drop(go_w);
@@ -356,9 +364,12 @@ fn clone_copy(args: &mut sys::CloneArgs, ns_flags: u64) -> std::result::Result<i
 /// In a forked copy (in_ns): run the plan here, then go on as the child.
 fn in_the_copy(ctx: ChildCtx, pipes: Pipes) -> Forked {
     let r = child::run(&ctx, 0, Who::Child, &Pipe(ctx.report));
-    if r != Ok(Done::Finished) {
+    match r {
+        Ok(Done::Finished) => {}
+        // SAFETY: leaving the copy, which was an init.
+        Ok(Done::Init(code)) => unsafe { libc::_exit(code) },
         // SAFETY: leaving the copy; the parent reads the failure.
-        unsafe { libc::_exit(127) }
+        _ => unsafe { libc::_exit(127) },
     }
     let Pipes {
         report,
@@ -437,7 +448,8 @@ fn finish(
     bytes: &[u8],
     (mut trace_events, mut slots): (Vec<(Step, Event)>, Slots),
 ) -> Result<Forked> {
-    let recs = Record::decode_all(bytes);
+    let mut recs = Record::decode_all(bytes);
+    init_clone_first(plan, &mut recs);
     let last = if plan.forks() {
         Who::Grandchild
     } else {
@@ -457,13 +469,19 @@ fn finish(
         }
     }
     let first = child.pid;
-    let last = grandchild.unwrap_or(first);
+    let last_pid = grandchild.unwrap_or(first);
     // The setup's steps come first: the child reported them before the
     // parent reaps it (and adopts the process it cloned).
     if plan.trace {
-        trace_events.extend(events(plan, &recs, first, last, &mut slots));
-        if ready && failed.is_none() {
-            if let Some(ev) = exec_event(plan, &recs, last) {
+        let pids = Pids {
+            child: first,
+            grandchild: last_pid,
+            command: command_pid(plan, &recs, last_pid),
+        };
+        trace_events.extend(events(plan, &recs, pids, &mut slots));
+        // An init's command reports its exec through the init.
+        if ready && failed.is_none() && plan.init.is_none() {
+            if let Some(ev) = exec_event(plan, &recs, last, last_pid) {
                 trace_events.push((Step::Exec, ev));
             }
         }
@@ -514,26 +532,74 @@ impl Child {
         g.stderr = self.stderr.take();
         g.foreground = self.foreground;
         self.reap_blocking();
+        // The stack the new process runs on, if it stays (an init).
+        g.stack = self.stack.take();
         Ok(g)
     }
 }
 
 /// The successful execve, which the child cannot report: the candidate
 /// after the last one that failed.
-fn exec_event(plan: &Plan, recs: &[Record], pid: i32) -> Option<Event> {
+fn exec_event(plan: &Plan, recs: &[Record], who: Who, pid: i32) -> Option<Event> {
     let i = plan
         .ops
         .iter()
         .position(|o| matches!(o.sys, plan::Sys::Exec))?;
-    let next = recs
-        .iter()
-        .rev()
-        .find_map(|r| match r {
-            Record::ExecMissed { aux, .. } => Some(aux + 1),
-            _ => None,
-        })
-        .unwrap_or(0);
+    let next = next_candidate(recs, who);
     plan.event(i, pid, Ret::Val(0), next, &mut Slots::default())
+}
+
+/// The init reports its clone of the command once the command has exec'd
+/// (CLONE_VFORK), after the command's own reports: it goes before them,
+/// in the order the calls began.
+fn init_clone_first(plan: &Plan, recs: &mut Vec<Record>) {
+    let Some(i) = plan
+        .ops
+        .iter()
+        .position(|o| matches!(o.sys, plan::Sys::InitClone))
+    else {
+        return;
+    };
+    let is_clone = |r: &Record| matches!(*r, Record::Did { op, who, .. } if op as usize == i && who != Who::Command);
+    let by_command = |r: &Record| match *r {
+        Record::Did { who, .. } | Record::ExecMissed { who, .. } | Record::Failed { who, .. } => {
+            who == Who::Command
+        }
+        _ => false,
+    };
+    if let (Some(c), Some(first)) = (
+        recs.iter().position(is_clone),
+        recs.iter().position(by_command),
+    ) {
+        if first < c {
+            let r = recs.remove(c);
+            recs.insert(first, r);
+        }
+    }
+}
+
+/// The pid of the command an init started, as nsscript sees it: the init
+/// reports it as its pid namespace numbers it, so it is looked up among
+/// the init's children (the only one, until the command forks). The
+/// number the init saw where it is gone already.
+fn command_pid(plan: &Plan, recs: &[Record], init: i32) -> i32 {
+    let Some(i) = plan
+        .ops
+        .iter()
+        .position(|o| matches!(o.sys, plan::Sys::InitClone))
+    else {
+        return init;
+    };
+    let inner = recs.iter().find_map(|r| match *r {
+        Record::Did { op, value, .. } if op as usize == i => Some(value as i32),
+        _ => None,
+    });
+    let children = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"));
+    children
+        .ok()
+        .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse().ok()))
+        .or(inner)
+        .unwrap_or(init)
 }
 
 /// The clone that made the child, as strace shows it: `clone3({flags=...,

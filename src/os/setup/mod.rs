@@ -293,6 +293,7 @@ pub enum Step {
     Ids,
     NoNewPrivs,
     Fds,
+    Init,
     Exec,
 }
 
@@ -326,6 +327,7 @@ impl Step {
             Step::Ids => "set ids",
             Step::NoNewPrivs => "no_new_privs",
             Step::Fds => "close fds",
+            Step::Init => "start the command under init",
             Step::Exec => "exec",
         }
     }

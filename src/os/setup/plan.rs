@@ -136,6 +136,10 @@ pub enum Sys {
     SigSetmask(u64),
     /// Report `Ready` (and find out whether the parent still listens).
     Ready,
+    /// Stay as the init (PID 1) of the new pid namespace, and start the
+    /// plan's program as its child, which runs the next op (the Exec)
+    /// itself: process::init.
+    InitClone,
     /// execve of the plan's program, trying each PATH candidate.
     Exec,
 }
@@ -196,9 +200,6 @@ impl Op {
 pub struct Program {
     /// Paths to try, in PATH order (like execvpe(3)).
     pub candidates: Vec<CString>,
-    /// Instead, the program behind this fd (execveat AT_EMPTY_PATH): the
-    /// init, nsscript's own binary.
-    pub exec_fd: Option<std::os::fd::OwnedFd>,
     pub argv: Vec<CString>,
     pub envp: Vec<CString>,
     pub argv_ptrs: Vec<*const libc::c_char>,
@@ -224,6 +225,9 @@ pub struct Plan {
     pub then: Then,
     /// Report every op (not only failures).
     pub trace: bool,
+    /// The process that runs the plan stays as the init in front of the
+    /// program (`Sys::InitClone`).
+    pub init: Option<super::Init>,
 }
 
 /// The fds of a spawn's plumbing, as the parent made them.
@@ -441,16 +445,24 @@ impl Plan {
                     ops.push(Op::quiet(Step::Signals, Sys::SigDefault(s)));
                 }
             }
-            ops.push(Op::quiet(Step::Signals, Sys::SigSetmask(0)));
-            Some(match spec.init {
-                Some(init) => init_program(spec, init)?,
-                None => program(spec),
-            })
+            // An init keeps every signal blocked (it takes them with
+            // sigtimedwait); its command unblocks them itself.
+            if spec.init.is_none() {
+                ops.push(Op::quiet(Step::Signals, Sys::SigSetmask(0)));
+            }
+            Some(program(spec))
         } else {
             ops.push(Op::quiet(Step::Signals, Sys::SigSetmask(old_mask)));
             None
         };
         ops.push(Op::quiet(Step::Exec, Sys::Ready));
+        let init = spec.init.filter(|_| exec);
+        if init.is_some() {
+            ops.push(
+                Op::new(Step::Init, Sys::InitClone)
+                    .note("nsscript stays as pid 1, an init, and starts the command as its child"),
+            );
+        }
         if exec {
             ops.push(Op::new(Step::Exec, Sys::Exec));
         }
@@ -459,6 +471,7 @@ impl Plan {
             program,
             then: if exec { Then::Exec } else { Then::Return },
             trace: spec.trace || super::super::trace::enabled(),
+            init,
         })
     }
 
@@ -487,6 +500,7 @@ impl Plan {
             program: None,
             then: Then::Exit,
             trace: spec.trace || super::super::trace::enabled(),
+            init: None,
         }
     }
 
@@ -532,6 +546,7 @@ impl Plan {
             program: None,
             then: Then::Return,
             trace: spec.trace || super::super::trace::enabled(),
+            init: None,
         }
     }
 
@@ -543,6 +558,7 @@ impl Plan {
             program: None,
             then: Then::Return,
             trace: trace || super::super::trace::enabled(),
+            init: None,
         }
     }
 
@@ -836,34 +852,6 @@ fn ids_ops(ops: &mut Vec<Op>, spec: &Spec) {
     }
 }
 
-/// The init in front of the command: nsscript's own binary, run as
-/// `nsscript-init [--pgroup] -- argv...` through an fd of /proc/self/exe
-/// opened now (the new root may not have nsscript, and a fork would copy
-/// the interpreter). The init looks the command up in PATH itself.
-fn init_program(spec: &Spec, init: super::Init) -> Result<Program> {
-    let exe = nix::fcntl::open(
-        "/proc/self/exe",
-        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(|e| {
-        super::super::Error::sys("spawn: open /proc/self/exe", e)
-            .hint("the init is nsscript's own binary, found through /proc/self/exe")
-    })?;
-    let mut with_init = spec.clone();
-    let mut argv = vec![super::super::process::init::NAME.to_string()];
-    if init.pgroup {
-        argv.push("--pgroup".into());
-    }
-    argv.push("--".into());
-    argv.extend(spec.argv.iter().cloned());
-    with_init.argv = argv;
-    let mut p = program(&with_init);
-    p.candidates.clear();
-    p.exec_fd = Some(exe);
-    Ok(p)
-}
-
 /// The program: argv, the environment it gets, and the paths to try. The
 /// program is looked up in the PATH the child will have, like execvpe(3),
 /// but the list is made here, before clone.
@@ -905,7 +893,6 @@ fn program(spec: &Spec) -> Program {
         argv_ptrs: ptrs(&argv),
         envp_ptrs: ptrs(&envp),
         candidates,
-        exec_fd: None,
         argv,
         envp,
     }
@@ -1358,22 +1345,16 @@ impl Plan {
                 ],
             ),
             Sys::Ready => ("write", vec![Arg::Ptr]),
-            Sys::Exec if self.program.as_ref().is_some_and(|p| p.exec_fd.is_some()) => {
-                let p = self.program.as_ref()?;
-                let fd = p.exec_fd.as_ref().map_or(-1, |f| {
-                    use std::os::fd::AsRawFd;
-                    f.as_raw_fd()
-                });
-                (
-                    "execveat",
-                    vec![
-                        Arg::Fd(fd, super::super::trace::fd_path(fd)),
-                        Arg::Str(Vec::new()),
-                        Arg::Argv(p.argv.iter().map(|a| a.as_bytes().to_vec()).collect()),
-                        Arg::Env(p.envp.len()),
-                        konst("AT_EMPTY_PATH"),
-                    ],
-                )
+            Sys::InitClone => {
+                let flags = super::super::process::init::COMMAND_CLONE_FLAGS;
+                let fields = vec![
+                    ("flags", konst(clone_flag_names(flags))),
+                    ("exit_signal", konst("SIGCHLD")),
+                    ("stack", Arg::Ptr),
+                    ("stack_size", konst(format!("{:#x}", 32 * 1024))),
+                ];
+                let size = std::mem::size_of::<super::super::sys::CloneArgs>() as i64;
+                ("clone3", vec![Arg::Struct(fields), Arg::Int(size)])
             }
             Sys::Exec => {
                 let p = self.program.as_ref()?;

@@ -16,6 +16,8 @@ pub enum Who {
     /// The process the child cloned into a pid namespace (os::setup::plan,
     /// `Sys::CloneParent`).
     Grandchild,
+    /// The command an init started as its child (`Sys::InitClone`).
+    Command,
 }
 
 /// One report.
@@ -58,6 +60,7 @@ fn who_byte(w: Who) -> u8 {
     match w {
         Who::Child => 0,
         Who::Grandchild => 1,
+        Who::Command => 2,
     }
 }
 
@@ -94,6 +97,7 @@ impl Record {
         let who = match b[1] {
             0 => Who::Child,
             1 => Who::Grandchild,
+            2 => Who::Command,
             _ => return None,
         };
         let op = u16::from_le_bytes([b[2], b[3]]);
@@ -151,7 +155,7 @@ mod tests {
                 errno: Errno::ENOENT,
             },
             Record::ExecMissed {
-                who: Who::Child,
+                who: Who::Command,
                 op: 12,
                 aux: 0,
                 errno: Errno::EACCES,
