@@ -618,14 +618,23 @@ struct Command<'a> {
 }
 
 /// The command's stack, in init's frame: the command runs on it only
-/// until its execve (init is suspended meanwhile: CLONE_VFORK).
+/// until its execve (init is suspended meanwhile: CLONE_VFORK). It needs
+/// little: a few calls, a line of text, a struct stat.
 #[repr(C, align(16))]
-struct CommandStack([u8; 32 * 1024]);
+struct CommandStack([u8; COMMAND_STACK]);
+
+/// Bytes of the command's stack (also shown in the trace).
+pub(crate) const COMMAND_STACK: usize = 16 * 1024;
 
 /// PID 1 of a spawn's pid namespace, in place of the plan's execve: starts
 /// the command as its child and supervises it. Returns the exit code to
 /// end with (the command's, as `nsscript-init` gives it), or the failure of
 /// op `op` when the command could not be started at all.
+///
+/// Never inlined: its frame holds the command's stack, which the plan walk
+/// of every other spawn must not carry (each page of a frame is touched
+/// on entry).
+#[inline(never)]
 pub(super) fn pid1(plan: &Plan, op: usize, who: Who, sink: &dyn Sink) -> Result<Done, Failure> {
     let opn = op as u16;
     let failure = |errno: Errno| {

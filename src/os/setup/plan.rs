@@ -1351,7 +1351,10 @@ impl Plan {
                     ("flags", konst(clone_flag_names(flags))),
                     ("exit_signal", konst("SIGCHLD")),
                     ("stack", Arg::Ptr),
-                    ("stack_size", konst(format!("{:#x}", 32 * 1024))),
+                    (
+                        "stack_size",
+                        konst(format!("{:#x}", super::super::process::init::COMMAND_STACK)),
+                    ),
                 ];
                 let size = std::mem::size_of::<super::super::sys::CloneArgs>() as i64;
                 ("clone3", vec![Arg::Struct(fields), Arg::Int(size)])
