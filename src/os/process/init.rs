@@ -226,15 +226,20 @@ impl Line {
             .push(b")")
     }
 
-    fn send(&mut self) {
-        self.push(b"");
+    /// The line with its newline (there is always room for it).
+    fn finish(&mut self) -> &[u8] {
         if let Some(nl) = self.buf.get_mut(self.len) {
             *nl = b'\n';
             self.len += 1;
         }
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    fn send(&mut self) {
+        let text = self.finish();
         let mut at = 0;
-        while at < self.len {
-            let rest = self.buf.get(at..self.len).unwrap_or(&[]);
+        while at < text.len() {
+            let rest = text.get(at..).unwrap_or(&[]);
             // SAFETY: a write of our own buffer to fd 2.
             match unsafe { sys!(libc::SYS_write, 2, rest.as_ptr(), rest.len()) } {
                 Ok(0) => return,
@@ -903,6 +908,26 @@ mod tests {
         assert!(matches!(p(&["--pgroup"]), Parsed::Usage(_)));
         assert!(matches!(p(&["--"]), Parsed::Usage(_)));
         assert!(matches!(p(&["--bogus", "x"]), Parsed::Usage(m) if m.contains("--bogus")));
+    }
+
+    #[test]
+    fn a_line_is_built_in_place_and_cut_to_fit() {
+        let mut l = Line::new();
+        l.push(b"signal ").int(15).push(b" to ").int(-42).push(b" ");
+        l.int(0)
+            .push(b" ")
+            .int(i64::MIN)
+            .push(b": ")
+            .errno(Errno::ESRCH);
+        assert_eq!(
+            std::str::from_utf8(l.finish()),
+            Ok("nsscript-init: signal 15 to -42 0 -9223372036854775808: ESRCH (No such process)\n")
+        );
+        let mut long = Line::new();
+        long.push(&[b'x'; 600]);
+        let text = long.finish();
+        assert_eq!(text.len(), 512);
+        assert!(text.starts_with(b"nsscript-init: xxx") && text.ends_with(b"xx\n"));
     }
 
     #[test]
