@@ -132,12 +132,7 @@ fn pass_on(sig: libc::c_int, all: &[Rc<RefCell<Child>>]) {
 
 /// Our children, from /proc (empty when /proc cannot tell).
 fn children() -> Vec<i32> {
-    let me = std::process::id();
-    std::fs::read_to_string(format!("/proc/{me}/task/{me}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
+    os::procfs::children(std::process::id())
 }
 
 /// Reaps adopted orphans that have exited, so a long script does not

@@ -17,6 +17,16 @@ pub fn no_such_process(pid: i32) -> impl Fn(Error) -> Error {
     }
 }
 
+/// The children of process `pid` (its main thread's), from
+/// /proc/PID/task/PID/children; empty when /proc cannot tell.
+pub fn children(pid: u32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 /// readlink /proc/PID/ns/KIND: "uts:[4026531838]". `pid` None is self.
 pub fn ns_link(pid: Option<i64>, kind: Namespace) -> Result<String> {
     let op = match pid {

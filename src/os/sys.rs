@@ -190,6 +190,33 @@ pub unsafe fn clone3_fork(args: &mut CloneArgs) -> Result<i32, Errno> {
     Ok(r as i32)
 }
 
+/// rt_sigprocmask(how, set): returns the mask it replaced. A raw call, so
+/// a child in this process's memory may make it too; it covers the
+/// kernel's 64 signals (glibc's wrapper leaves out the two it reserves).
+pub fn sigprocmask(how: libc::c_int, set: u64) -> Result<u64, Errno> {
+    let mut old: u64 = 0;
+    // SAFETY: 8-byte sets on our stack, in and out.
+    unsafe {
+        sys!(
+            libc::SYS_rt_sigprocmask,
+            how,
+            &set as *const u64,
+            &mut old as *mut u64,
+            8
+        )
+    }?;
+    Ok(old)
+}
+
+/// rt_sigaction(sig, SIG_DFL), raw. A zeroed kernel struct sigaction is
+/// SIG_DFL with no flags and an empty mask on every architecture (the
+/// handler comes first), and SIG_DFL needs no restorer.
+pub fn sig_default(sig: libc::c_int) -> SysResult {
+    let act = [0u64; 4];
+    // SAFETY: a kernel sigaction on our stack in, no old action out.
+    unsafe { sys!(libc::SYS_rt_sigaction, sig, act.as_ptr(), 0, 8) }
+}
+
 /// A stack for a child that runs in this process's memory: one private
 /// mapping with a guard page below each of its two halves (the second one
 /// is for a grandchild cloned by the child, see process::child). Made once

@@ -163,8 +163,12 @@ pub fn run(ctx: &ChildCtx, from: usize, who: Who, sink: &dyn Sink) -> Result<Don
                 });
                 return Err(Failure { op: i, aux, errno });
             }
-            // The walk ends here: the command runs the Exec op.
-            Sys::InitClone => return super::init::pid1(plan, i, who, sink),
+            // The walk ends here (the command runs the Exec op), unless
+            // the command could not be started.
+            Sys::InitClone => match super::init::pid1(plan, opn, who, sink) {
+                Ok(code) => return Ok(Done::Init(code)),
+                Err(e) => Err(e),
+            },
             Sys::WaitGo(fd) => match wait_go(*fd) {
                 true => Ok(1),
                 false => return Ok(Done::Abandoned),
@@ -365,16 +369,8 @@ fn call(s: &Sys, slots: &mut [RawFd; SLOTS]) -> sys::SysResult {
             ),
             Sys::Cloexec(fd) => sys!(libc::SYS_fcntl, *fd, libc::F_SETFD, libc::FD_CLOEXEC),
             Sys::ResetHandlers => signals::reset_handlers(),
-            Sys::SigDefault(sig) => signals::set_default(*sig),
-            Sys::SigSetmask(m) => {
-                sys!(
-                    libc::SYS_rt_sigprocmask,
-                    libc::SIG_SETMASK,
-                    m as *const u64,
-                    0,
-                    8
-                )
-            }
+            Sys::SigDefault(sig) => sys::sig_default(*sig),
+            Sys::SigSetmask(m) => sys::sigprocmask(libc::SIG_SETMASK, *m).map(|_| 0),
             // Handled by `run`.
             Sys::WaitGo(_) | Sys::CloneParent | Sys::Ready | Sys::InitClone | Sys::Exec => Ok(0),
         }
@@ -511,6 +507,7 @@ mod signals {
     use super::*;
 
     /// struct kernel_sigaction on x86_64 (handler, flags, restorer, mask).
+    #[cfg(target_arch = "x86_64")]
     #[repr(C)]
     #[derive(Default)]
     struct KSigaction {
@@ -539,13 +536,6 @@ mod signals {
         Ok(old.handler)
     }
 
-    #[cfg(target_arch = "x86_64")]
-    pub fn set_default(sig: i32) -> sys::SysResult {
-        let dfl = KSigaction::default();
-        // SAFETY: SIG_DFL needs no restorer; the struct is on our stack.
-        unsafe { sys!(libc::SYS_rt_sigaction, sig, &dfl as *const KSigaction, 0, 8) }
-    }
-
     // Elsewhere the plan runs in a copy of the process, where libc is safe.
     #[cfg(not(target_arch = "x86_64"))]
     fn get(sig: i32) -> Result<usize, Errno> {
@@ -557,15 +547,6 @@ mod signals {
         Ok(old.sa_sigaction)
     }
 
-    #[cfg(not(target_arch = "x86_64"))]
-    pub fn set_default(sig: i32) -> sys::SysResult {
-        // SAFETY: signal(2) to SIG_DFL in a copy of the process.
-        if unsafe { libc::signal(sig, libc::SIG_DFL) } == libc::SIG_ERR {
-            return Err(Errno::last());
-        }
-        Ok(0)
-    }
-
     /// Every signal that has a handler goes back to SIG_DFL (ignored ones
     /// stay ignored, as execve would keep them), as posix_spawn does.
     pub fn reset_handlers() -> sys::SysResult {
@@ -575,7 +556,7 @@ mod signals {
             }
             match get(sig) {
                 Ok(h) if h != libc::SIG_DFL && h != libc::SIG_IGN => {
-                    set_default(sig)?;
+                    sys::sig_default(sig)?;
                 }
                 _ => {}
             }

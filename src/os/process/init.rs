@@ -54,7 +54,7 @@
 
 use super::super::setup::plan::Plan;
 use super::super::setup::wire::{Record, Who};
-use super::child::{Done, Failure, Sink};
+use super::child::Sink;
 use crate::os::sys::{self, sys};
 use libc::{c_char, c_int, pid_t};
 use nix::errno::Errno;
@@ -279,17 +279,7 @@ const SIGSET_SIZE: usize = 8;
 
 /// rt_sigprocmask(SIG_SETMASK, mask).
 fn set_mask(mask: u64) -> Result<(), Errno> {
-    // SAFETY: an 8-byte set in, no old set out.
-    unsafe {
-        sys!(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &mask as *const u64,
-            0,
-            SIGSET_SIZE
-        )
-    }
-    .map(drop)
+    sys::sigprocmask(libc::SIG_SETMASK, mask).map(drop)
 }
 
 /// rt_sigtimedwait on every signal, without a timeout: the next pending
@@ -311,22 +301,13 @@ fn next_signal() -> Result<c_int, Errno> {
     .map(|s| s as c_int)
 }
 
-/// rt_sigaction(sig, SIG_DFL). The kernel's struct sigaction is handler,
-/// flags, restorer and mask on x86_64 and aarch64: all zero is SIG_DFL with
-/// no flags and an empty mask.
-fn default_disposition(sig: c_int) -> Result<(), Errno> {
-    let act = [0u64; 4];
-    // SAFETY: a zeroed kernel sigaction in, no old action out.
-    unsafe { sys!(libc::SYS_rt_sigaction, sig, act.as_ptr(), 0, SIGSET_SIZE) }.map(drop)
-}
-
 /// Every signal but SIGKILL and SIGSTOP back to SIG_DFL. A handler is
 /// reset by execve anyway; SIG_IGN is not, and may come from whoever
 /// started init. The signal that failed, with the errno.
 fn default_dispositions() -> Result<(), (c_int, Errno)> {
     for sig in 1..=LAST_SIGNAL {
         if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            default_disposition(sig).map_err(|e| (sig, e))?;
+            sys::sig_default(sig).map_err(|e| (sig, e))?;
         }
     }
     Ok(())
@@ -499,8 +480,9 @@ unsafe fn run_command(prog: *const c_char, argv: *const *const c_char) -> ! {
         libc::_exit(EXIT_INIT_FAILED);
     }
     libc::execvp(prog, argv);
+    let e = Errno::last();
     let name = CStr::from_ptr(prog).to_bytes();
-    let e = not_found_in_path(name, Errno::last());
+    let e = not_found(name, e, path_candidates(name).iter().map(|c| c.as_c_str()));
     Line::new()
         .push(b"cannot run ")
         .push(name)
@@ -512,27 +494,52 @@ unsafe fn run_command(prog: *const c_char, argv: *const *const c_char) -> ! {
 
 /// execvp's errno for a name looked up in PATH is EACCES as soon as one
 /// attempt met EACCES, which includes a PATH folder this user may not
-/// search. When no PATH folder visibly holds the name, the program is not
-/// found (ENOENT), as a shell says; a name with a slash is not looked up.
-fn not_found_in_path(name: &[u8], e: Errno) -> Errno {
+/// search. When none of the `candidates` (each PATH folder joined with the
+/// name) is visibly a file, the program is not found (ENOENT), as a shell
+/// says; a name with a slash is not looked up. Raw newfstatat(2): the
+/// built-in init calls this in the interpreter's memory.
+fn not_found<'a>(name: &[u8], e: Errno, candidates: impl IntoIterator<Item = &'a CStr>) -> Errno {
     if e != Errno::EACCES || name.contains(&b'/') {
         return e;
     }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
-    let found = std::env::split_paths(&path).any(|dir| {
-        let dir = if dir.as_os_str().is_empty() {
-            std::path::PathBuf::from(".")
-        } else {
-            dir
+    let found = candidates.into_iter().any(|c| {
+        // SAFETY: all zeroes is a valid struct stat, filled in below.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: a C string and a struct stat, both alive for the call.
+        let r = unsafe {
+            sys!(
+                libc::SYS_newfstatat,
+                libc::AT_FDCWD,
+                c.as_ptr(),
+                &mut st as *mut libc::stat,
+                0
+            )
         };
-        let file = dir.join(std::ffi::OsStr::from_bytes(name));
-        std::fs::metadata(file).is_ok_and(|m| !m.is_dir())
+        r.is_ok() && st.st_mode & libc::S_IFMT != libc::S_IFDIR
     });
     if found {
         e
     } else {
         Errno::ENOENT
     }
+}
+
+/// The candidates execvp tries for `name`: each folder of PATH (the
+/// current one for an empty entry) joined with it.
+fn path_candidates(name: &[u8]) -> Vec<std::ffi::CString> {
+    use std::os::unix::ffi::OsStringExt;
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+    std::env::split_paths(&path)
+        .filter_map(|dir| {
+            let dir = if dir.as_os_str().is_empty() {
+                std::path::PathBuf::from(".")
+            } else {
+                dir
+            };
+            let file = dir.join(std::ffi::OsStr::from_bytes(name));
+            std::ffi::CString::new(file.into_os_string().into_vec()).ok()
+        })
+        .collect()
 }
 
 /// Waits for signals: forwards them, reaps on SIGCHLD, and returns the
@@ -632,30 +639,19 @@ struct CommandStack([u8; COMMAND_STACK]);
 pub(crate) const COMMAND_STACK: usize = 16 * 1024;
 
 /// PID 1 of a spawn's pid namespace, in place of the plan's execve: starts
-/// the command as its child and supervises it. Returns the exit code to
-/// end with (the command's, as `nsscript-init` gives it), or the failure of
-/// op `op` when the command could not be started at all.
+/// the command as its child and supervises it. `op` is the plan's
+/// InitClone. Returns the exit code to end with (the command's, as
+/// `nsscript-init` gives it), or the errno of op `op` when the command
+/// could not be started at all (the plan walk reports it).
 ///
 /// Never inlined: its frame holds the command's stack, which the plan walk
 /// of every other spawn must not carry (each page of a frame is touched
 /// on entry).
 #[inline(never)]
-pub(super) fn pid1(plan: &Plan, op: usize, who: Who, sink: &dyn Sink) -> Result<Done, Failure> {
-    let opn = op as u16;
-    let failure = |errno: Errno| {
-        sink.send(Record::Failed {
-            who,
-            op: opn,
-            aux: 0,
-            errno,
-        });
-        Err(Failure { op, aux: 0, errno })
-    };
+pub(super) fn pid1(plan: &Plan, op: u16, who: Who, sink: &dyn Sink) -> Result<i32, Errno> {
     let pgroup = plan.init.is_some_and(|i| i.pgroup);
     // Blocked since the clone; all of them stay so (see the module docs).
-    if let Err(e) = set_mask(ALL) {
-        return failure(e);
-    }
+    set_mask(ALL)?;
     // The name ps shows without the command line, and top shows.
     // SAFETY: PR_SET_NAME reads a C string of up to 16 bytes.
     let _ = unsafe {
@@ -668,27 +664,22 @@ pub(super) fn pid1(plan: &Plan, op: usize, who: Who, sink: &dyn Sink) -> Result<
             0
         )
     };
-    if let Err(e) = reaper_of_orphans() {
-        return failure(e);
-    }
+    reaper_of_orphans()?;
     let foreground = terminal_group();
 
     let failed = Cell::new(0);
     let command = Command {
         plan,
-        exec_op: opn.wrapping_add(1),
+        exec_op: op.wrapping_add(1),
         sink,
         failed: &failed,
     };
     let mut stack = std::mem::MaybeUninit::<CommandStack>::uninit();
-    let (child, shared) = match start_command(&command, &mut stack) {
-        Ok(v) => v,
-        Err(e) => return failure(e),
-    };
+    let (child, shared) = start_command(&command, &mut stack)?;
     if plan.trace {
         sink.send(Record::Did {
             who,
-            op: opn,
+            op,
             value: child as i64,
         });
         // Only a command in this memory could tell how its exec went.
@@ -702,7 +693,7 @@ pub(super) fn pid1(plan: &Plan, op: usize, who: Who, sink: &dyn Sink) -> Result<
     }
     // Done with the plan: close everything but stdin, stdout and stderr.
     close_from(3);
-    Ok(Done::Init(parent_of(child, pgroup, foreground)))
+    Ok(parent_of(child, pgroup, foreground))
 }
 
 /// Closes every fd from `first` up: close_range(2), or one by one where
@@ -798,14 +789,13 @@ fn command_main(c: &Command) -> c_int {
         return EXIT_INIT_FAILED;
     }
     let (_, e) = super::child::exec(c.plan, Who::Command, c.exec_op, c.sink);
-    let e = not_found_in_candidates(c.plan, e);
-    c.failed.set(e as i32);
-    let name = c
-        .plan
-        .program
-        .as_ref()
+    let program = c.plan.program.as_ref();
+    let name = program
         .and_then(|p| p.argv.first())
         .map_or(&b""[..], |a| a.to_bytes());
+    let candidates = program.map_or(&[][..], |p| &p.candidates[..]);
+    let e = not_found(name, e, candidates.iter().map(|c| c.as_c_str()));
+    c.failed.set(e as i32);
     Line::new()
         .push(b"cannot run ")
         .push(name)
@@ -813,45 +803,6 @@ fn command_main(c: &Command) -> c_int {
         .errno(e)
         .send();
     exec_failure_code(e)
-}
-
-/// `not_found_in_path` over the plan's candidates, with newfstatat(2):
-/// EACCES when one of them is a file that is there, else ENOENT.
-fn not_found_in_candidates(plan: &Plan, e: Errno) -> Errno {
-    let Some(p) = &plan.program else { return e };
-    let by_path = p.argv.first().is_some_and(|a| a.to_bytes().contains(&b'/'));
-    if e != Errno::EACCES || by_path {
-        return e;
-    }
-    let found = p.candidates.iter().any(|c| {
-        // The kernel's struct stat: 144 bytes on x86_64, 128 on aarch64.
-        let mut st = [0u64; 18];
-        // SAFETY: a path the plan owns and a buffer as large as a stat.
-        let r = unsafe {
-            sys!(
-                libc::SYS_newfstatat,
-                libc::AT_FDCWD,
-                c.as_ptr(),
-                st.as_mut_ptr(),
-                0
-            )
-        };
-        r.is_ok() && !is_dir(&st)
-    });
-    if found {
-        e
-    } else {
-        Errno::ENOENT
-    }
-}
-
-/// st_mode of a raw struct stat says directory.
-fn is_dir(st: &[u64; 18]) -> bool {
-    // st_mode: a u32 at byte 24 on x86_64, at byte 16 on aarch64.
-    let at = if cfg!(target_arch = "x86_64") { 24 } else { 16 };
-    let word = st.get(at / 8).copied().unwrap_or(0);
-    let mode = (word >> ((at % 8) * 8)) as u32;
-    mode & libc::S_IFMT == libc::S_IFDIR
 }
 
 #[cfg(test)]

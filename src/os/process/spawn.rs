@@ -67,34 +67,15 @@ struct Blocked {
 
 impl Blocked {
     fn all() -> Blocked {
-        let all: u64 = !0;
-        let mut old: u64 = 0;
-        // SAFETY: rt_sigprocmask with masks on our stack.
-        let _ = unsafe {
-            sys!(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_BLOCK,
-                &all as *const u64,
-                &mut old as *mut u64,
-                8
-            )
-        };
-        Blocked { old }
+        Blocked {
+            old: sys::sigprocmask(libc::SIG_BLOCK, !0).unwrap_or(0),
+        }
     }
 }
 
 impl Drop for Blocked {
     fn drop(&mut self) {
-        // SAFETY: as above.
-        let _ = unsafe {
-            sys!(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                &self.old as *const u64,
-                0,
-                8
-            )
-        };
+        let _ = sys::sigprocmask(libc::SIG_SETMASK, self.old);
     }
 }
 
@@ -553,11 +534,7 @@ fn exec_event(plan: &Plan, recs: &[Record], who: Who, pid: i32) -> Option<Event>
 /// (CLONE_VFORK), after the command's own reports: it goes before them,
 /// in the order the calls began.
 fn init_clone_first(plan: &Plan, recs: &mut Vec<Record>) {
-    let Some(i) = plan
-        .ops
-        .iter()
-        .position(|o| matches!(o.sys, plan::Sys::InitClone))
-    else {
+    let Some(i) = plan.init_clone_op() else {
         return;
     };
     let is_clone = |r: &Record| matches!(*r, Record::Did { op, who, .. } if op as usize == i && who != Who::Command);
@@ -583,21 +560,16 @@ fn init_clone_first(plan: &Plan, recs: &mut Vec<Record>) {
 /// the init's children (the only one, until the command forks). The
 /// number the init saw where it is gone already.
 fn command_pid(plan: &Plan, recs: &[Record], init: i32) -> i32 {
-    let Some(i) = plan
-        .ops
-        .iter()
-        .position(|o| matches!(o.sys, plan::Sys::InitClone))
-    else {
+    let Some(i) = plan.init_clone_op() else {
         return init;
     };
     let inner = recs.iter().find_map(|r| match *r {
         Record::Did { op, value, .. } if op as usize == i => Some(value as i32),
         _ => None,
     });
-    let children = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"));
-    children
-        .ok()
-        .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse().ok()))
+    crate::os::procfs::children(init as u32)
+        .first()
+        .copied()
         .or(inner)
         .unwrap_or(init)
 }

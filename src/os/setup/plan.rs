@@ -566,6 +566,13 @@ impl Plan {
     pub fn forks(&self) -> bool {
         self.ops.iter().any(|o| matches!(o.sys, Sys::CloneParent))
     }
+
+    /// The op that starts the command under an init (`Sys::InitClone`).
+    pub fn init_clone_op(&self) -> Option<usize> {
+        self.ops
+            .iter()
+            .position(|o| matches!(o.sys, Sys::InitClone))
+    }
 }
 
 /// Joining (enter, spawn's `join`): the fds were opened by the parent,
