@@ -835,18 +835,27 @@ mod tests {
     use super::*;
     use std::process::Command;
 
+    /// `ip -j WHAT` in the test's own namespace, parsed; None (the test
+    /// skips, saying why) when `ip` cannot tell.
+    fn ip_json(what: &str) -> Option<serde_json::Value> {
+        match Command::new("ip").args(["-j", what]).output() {
+            Ok(o) if o.status.success() => {
+                Some(serde_json::from_slice(&o.stdout).expect("ip -j json"))
+            }
+            other => {
+                eprintln!("SKIPPED: `ip -j {what}` unavailable: {other:?}");
+                None
+            }
+        }
+    }
+
     /// `links()` agrees with `ip -j addr`, read in the test's own (host)
     /// namespace without changing anything.
     #[test]
     fn links_match_ip_j_addr_in_the_current_namespace() {
-        let out = match Command::new("ip").args(["-j", "addr"]).output() {
-            Ok(o) if o.status.success() => o,
-            other => {
-                eprintln!("SKIPPED: `ip -j addr` unavailable: {other:?}");
-                return;
-            }
+        let Some(ip) = ip_json("addr") else {
+            return;
         };
-        let ip: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j json");
         let ip = ip.as_array().expect("ip -j addr gives an array");
         let ours = links().expect("links()");
         let names = |v: &[Link]| {
@@ -925,14 +934,9 @@ mod tests {
 
     #[test]
     fn routes_match_ip_j_route_in_the_current_namespace() {
-        let out = match Command::new("ip").args(["-j", "route"]).output() {
-            Ok(o) if o.status.success() => o,
-            other => {
-                eprintln!("SKIPPED: `ip -j route` unavailable: {other:?}");
-                return;
-            }
+        let Some(ip) = ip_json("route") else {
+            return;
         };
-        let ip: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j json");
         let theirs: Vec<(Option<String>, Option<String>, Option<String>)> = ip
             .as_array()
             .expect("array")
