@@ -3,6 +3,7 @@
 
 mod util;
 
+mod attacks;
 mod container;
 mod core;
 mod demos;
@@ -10,6 +11,7 @@ mod docs;
 mod doctor;
 mod faults;
 mod init;
+mod jobs;
 mod join;
 mod load;
 mod netlink;
