@@ -21,6 +21,8 @@ pub mod nsfs;
 pub mod persist;
 pub mod process;
 pub mod procfs;
+#[cfg(target_arch = "x86_64")]
+pub mod raw;
 pub mod setup;
 pub mod signals;
 pub mod sys;

@@ -71,6 +71,9 @@ fn with_map_writer(op: &str, spec: &Spec, unshare: impl FnOnce() -> Result<()>) 
         report_r: report_r.as_raw_fd(),
         go: Some((go_r.as_raw_fd(), go_w.as_raw_fd())),
         stdio: [None; 3],
+        report_w: report_w.as_raw_fd(),
+        hold: None,
+        image: -1,
     };
     let plan = Plan::map_writer(spec, ident::pid(), &fds);
     let ctx = ChildCtx {

@@ -89,6 +89,11 @@ struct Pipes {
     /// printed the copy's setup steps: they come before anything the copy
     /// prints itself.
     printed: Option<(OwnedFd, OwnedFd)>,
+    /// A traced init waits here (EOF) before it may reap the command, so
+    /// the command's pid can still be looked up among its children.
+    hold: Option<(OwnedFd, OwnedFd)>,
+    /// The init image's memfd, with an init.
+    image: RawFd,
 }
 
 impl Pipes {
@@ -114,11 +119,22 @@ impl Pipes {
             true => Some(pipe()?),
             false => None,
         };
+        let init = mode == Mode::Spawn && spec.init.is_some();
+        let image = match init {
+            true => super::init::image_fd(op)?,
+            false => -1,
+        };
+        let hold = match init && (spec.trace || trace::enabled()) {
+            true => Some(pipe()?),
+            false => None,
+        };
         Ok(Pipes {
             report,
             go,
             stdio,
             printed,
+            hold,
+            image,
         })
     }
 
@@ -141,6 +157,12 @@ impl Pipes {
                 .as_ref()
                 .map(|(r, w)| (r.as_raw_fd(), w.as_raw_fd())),
             stdio: [child_end(0), child_end(1), child_end(2)],
+            report_w: self.report.1.as_raw_fd(),
+            hold: self
+                .hold
+                .as_ref()
+                .map(|(r, w)| (r.as_raw_fd(), w.as_raw_fd())),
+            image: self.image,
         }
     }
 }
@@ -193,7 +215,7 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     let known = match plan.trace {
         true => {
             let (go, _) = fds.go.unwrap_or((-1, -1));
-            let std_fds = [0, 1, 2, go].into_iter();
+            let std_fds = [0, 1, 2, go, fds.image].into_iter();
             Slots::with_fds(std_fds.chain(fds.stdio.iter().flatten().copied()))
         }
         false => Slots::default(),
@@ -237,7 +259,12 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
         go,
         stdio,
         printed,
+        hold,
+        ..
     } = pipes;
+    // The init's end goes with it; ours is closed once the command's pid
+    // is known (finish).
+    let hold = hold.map(|(_, w)| w);
     // Closed once the setup's steps are printed, which lets the copy go on.
     let _printed = printed.map(|(_, w)| w);
     let [si, so, se] = stdio;
@@ -267,7 +294,7 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
         }
     };
     drop(report_r);
-    finish(op, spec, &plan, child, &bytes, (trace_events, known))
+    finish(op, spec, &plan, child, &bytes, (trace_events, known), hold)
 }
 
 /// Writes the id maps of the child's user namespace (setgroups first),
@@ -347,8 +374,6 @@ fn in_the_copy(ctx: ChildCtx, pipes: Pipes) -> Forked {
     let r = child::run(&ctx, 0, Who::Child, &Pipe(ctx.report));
     match r {
         Ok(Done::Finished) => {}
-        // SAFETY: leaving the copy, which was an init.
-        Ok(Done::Init(code)) => unsafe { libc::_exit(code) },
         // SAFETY: leaving the copy; the parent reads the failure.
         _ => unsafe { libc::_exit(127) },
     }
@@ -428,6 +453,7 @@ fn finish(
     mut child: Child,
     bytes: &[u8],
     (mut trace_events, mut slots): (Vec<(Step, Event)>, Slots),
+    hold: Option<OwnedFd>,
 ) -> Result<Forked> {
     let mut recs = Record::decode_all(bytes);
     init_clone_first(plan, &mut recs);
@@ -470,6 +496,8 @@ fn finish(
             trace::emit(ev);
         }
     }
+    // The command's pid is known: the init may reap it now.
+    drop(hold);
     if let Some(g) = grandchild {
         // The child is done: it cloned the process that carries on, a
         // child of ours too (CLONE_PARENT), and exited.
