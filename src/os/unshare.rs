@@ -48,6 +48,9 @@ pub fn unshare(op: &str, spec: &Spec) -> Result<()> {
     } else {
         unshared()?;
     }
+    if spec.ns.contains(super::ns::Namespace::Pid) {
+        super::set_children_join_others(false);
+    }
     let rest = Plan::after_unshare(spec, maps);
     super::process::child::run_here(&rest).map_err(|f| {
         let e = rest.error(op, f.op, f.aux, f.errno);

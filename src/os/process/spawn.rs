@@ -79,6 +79,37 @@ impl Drop for Blocked {
     }
 }
 
+/// The process undumpable (PR_SET_DUMPABLE 0) while a child that shares
+/// its memory is set up among processes of others: nobody without
+/// CAP_SYS_PTRACE over this process's own user namespace may then ptrace
+/// it or open its /proc/PID/mem or environ. The memory is the child's and
+/// nsscript's alike (CLONE_VM), so the flag is too; it goes back once the
+/// spawn is over (the child has exec'd or is gone), if it was set before.
+struct Undumpable {
+    restore: bool,
+}
+
+impl Undumpable {
+    fn when(needed: bool) -> Undumpable {
+        // SAFETY: prctl on this process.
+        let was = needed && unsafe { libc::prctl(libc::PR_GET_DUMPABLE) } == 1;
+        if was {
+            // SAFETY: as above.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) };
+        }
+        Undumpable { restore: was }
+    }
+}
+
+impl Drop for Undumpable {
+    fn drop(&mut self) {
+        if self.restore {
+            // SAFETY: prctl on this process.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1) };
+        }
+    }
+}
+
 /// The pipes of one spawn: reports (child -> parent), "go" (parent ->
 /// child, when the parent writes maps first), and the standard streams.
 struct Pipes {
@@ -208,6 +239,15 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     };
     let ns_flags = plan::ns_bits(clone_ns);
     let mut pidfd: RawFd = -1;
+    // A child that shares this memory (or a copy of it) and is born in a
+    // pid namespace where others live could be read and written through
+    // /proc/PID/mem or ptrace by them until it execs (runc's
+    // CVE-2016-9962): it is undumpable meanwhile. A new pid namespace is
+    // nobody else's, so its first process is not reachable.
+    let among_others = !clone_ns.contains(Namespace::Pid)
+        && (spec.join.as_ref().is_some_and(|t| t.ns.contains(Namespace::Pid))
+            || (crate::os::children_join_others() && !spec.ns.contains(Namespace::Pid)));
+    let undumpable = Undumpable::when(among_others);
     let blocked = Blocked::all();
     let plan = Plan::for_child(spec, mode, &fds, blocked.old)?;
     // For the trace, the paths of the fds the child's ops name, as the
@@ -242,6 +282,9 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     drop(blocked);
     let pid = cloned.map_err(|e| clone_error(op, e, spec.ns))?;
     if pid == 0 {
+        // A copy lives among the others as long as it runs: it stays
+        // undumpable.
+        std::mem::forget(undumpable);
         return Ok(in_the_copy(ctx, pipes));
     }
     let mut trace_events = Vec::new();
