@@ -169,9 +169,8 @@ pub fn sig_default(sig: libc::c_int) -> SysResult {
 /// A stack for a child that runs in this process's memory: one private
 /// mapping with a guard page below each of its two halves (the second one
 /// is for a grandchild cloned by the child, see process::child). Made once
-/// and reused (`get`): a child is done with it when spawn returns. A child
-/// that stays in this memory after spawn returns (an init) gets one of its
-/// own (`new`), unmapped once it is reaped.
+/// and reused (`get`): a child is done with it when spawn returns (it has
+/// exec'd or exited).
 #[derive(Debug)]
 pub struct Stack {
     base: *mut u8,
@@ -183,7 +182,7 @@ impl Stack {
     pub const HALF: usize = 128 * 1024;
     const PAGE: usize = 4096;
 
-    pub fn new() -> Result<Stack, Errno> {
+    fn new() -> Result<Stack, Errno> {
         let len = 2 * (Self::PAGE + Self::HALF);
         // SAFETY: a fresh anonymous mapping, ours alone.
         let base = unsafe {

@@ -206,16 +206,9 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     let pipes = Pipes::new(op, spec, mode)?;
     let fds = pipes.fds();
     let share = mode == Mode::Spawn && sys::SHARES_MEMORY && sys::has_clone3();
-    let stack_error = |e| Error::sys(format!("{op}: mmap stack"), e);
-    // An init stays in this memory, on its stack, after spawn returns.
-    let own_stack = match share && spec.init.is_some() {
-        true => Some(sys::Stack::new().map_err(stack_error)?),
+    let stack = match share {
+        true => Some(sys::Stack::get().map_err(|e| Error::sys(format!("{op}: mmap stack"), e))?),
         false => None,
-    };
-    let stack = match (share, &own_stack) {
-        (true, Some(own)) => Some(own),
-        (true, None) => Some(sys::Stack::get().map_err(stack_error)?),
-        (false, _) => None,
     };
 
     // Flush what the script printed so far: it comes before anything the
@@ -296,7 +289,6 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     // SAFETY: the kernel handed us this fd with CLONE_PIDFD.
     let pidfd = (pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) });
     let mut child = Child::new(pid, pidfd, spec.ns);
-    child.stack = own_stack;
     let Pipes {
         report,
         go,
@@ -584,8 +576,6 @@ impl Child {
         g.stderr = self.stderr.take();
         g.foreground = self.foreground;
         self.reap_blocking();
-        // The stack the new process runs on, if it stays (an init).
-        g.stack = self.stack.take();
         Ok(g)
     }
 }
