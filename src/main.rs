@@ -5,21 +5,27 @@
 //! message.
 //!
 //! Started under the name `nsscript-init` (the basename of argv[0]), the
-//! binary is a minimal PID 1 instead (`nsscript::os::process::init`), so a new pid
-//! namespace can get an init without a second executable.
+//! binary executes the init image it carries instead
+//! (`nsscript::os::process::init`), so a new pid namespace can get an init
+//! without a second file to install.
 #![no_main]
 
 /// Called by the C runtime.
 ///
 /// # Safety
 ///
-/// `argv` is the C runtime's vector: `argc` C strings, then NULL.
+/// `argv` is the C runtime's vector: `argc` C strings, then NULL; `envp`
+/// the environment's, NULL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+pub unsafe extern "C" fn main(
+    argc: libc::c_int,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) -> libc::c_int {
     // SAFETY: argv as the C runtime gives it.
     if unsafe { invoked_as_init(argc, argv) } {
-        // SAFETY: the same vector, handed on unchanged.
-        unsafe { nsscript::os::process::init::main(argc, argv) }
+        // SAFETY: the same vectors, handed on unchanged.
+        unsafe { nsscript::os::process::init::main(argv, envp) }
     }
     // What the Rust runtime would do: a write to a closed pipe is an EPIPE
     // error (handled where output is written), not a silent death.

@@ -127,13 +127,23 @@ fn demo_against_the_host(as_nobody: bool) {
     s.line("== end ==", 20);
     let out = s.seen.join("\n");
 
-    // The shell as the host sees it: nsscript -> init -> sh. The init is
-    // nsscript itself, in its memory (its command line is nsscript's).
+    // The shell as the host sees it: nsscript -> init -> sh. The init is a
+    // program of its own, from a sealed memfd: its command line is its
+    // own options and the command's, nothing of nsscript's.
     let nss = s.pid();
     let init = *child_pids(nss).first().expect("the init under nsscript");
     let shell = *child_pids(init).first().expect("the shell under init");
     assert_eq!(status_field(init, "Name"), "nsscript-init");
-    assert_eq!(cmdline(init), cmdline(nss));
+    let init_cmdline = cmdline(init);
+    assert!(
+        init_cmdline.starts_with("nsscript-init --setup ") && init_cmdline.ends_with(" -- sh"),
+        "{init_cmdline}"
+    );
+    assert_ne!(init_cmdline, cmdline(nss));
+    assert_eq!(
+        util::sh(&format!("readlink /proc/{init}/exe")).trim(),
+        "/memfd:nsscript-init (deleted)"
+    );
     assert_eq!(cmdline(shell), "sh");
     assert_eq!(
         status_field(init, "NSpid").split(' ').next_back(),
@@ -147,7 +157,7 @@ fn demo_against_the_host(as_nobody: bool) {
     let pid1 = section(&out, "pid 1");
     assert_eq!(pid1.len(), 2, "{pid1:?}");
     assert_eq!(pid1[0], "nsscript-init");
-    assert_eq!(pid1[1].trim(), cmdline(nss));
+    assert_eq!(pid1[1].trim(), init_cmdline);
 
     // ls / inside is what `ls` of the folder, and of /proc/PID/root,
     // shows from the host.
@@ -290,7 +300,7 @@ fn init_passes_every_exit_code_and_signal_deaths_through() {
 }
 
 #[test]
-fn init_reaps_a_hundred_orphans_and_reports_127_and_126() {
+fn init_reaps_a_hundred_orphans_and_a_missing_program_is_an_error() {
     guarded(|| {
         let mut s = Live::start(util::cmd().args([
             "-e",
@@ -317,26 +327,32 @@ fn init_reaps_a_hundred_orphans_and_reports_127_and_126() {
         util::signal(s.pid(), libc::SIGTERM);
         assert_eq!(s.finish().code, 143);
 
+        // A program the init cannot start is the same error as without
+        // an init: the init reports it on the setup's pipe.
         let dir = Scratch::new("init126");
         let plain = dir.path("plain");
         std::fs::write(&plain, "not a program\n").expect("write");
         let r = util::eval(&format!(
             r#"for cmd in ["no-such-program-here", "{plain}"] {{
-                   let r = run([cmd], #{{ns: ["pid"], init: true}});
-                   let e = r.stderr;
-                   e.trim();
-                   print(`${{r.code}} ${{e}}`);
+                   for init in [true, false] {{
+                       try {{
+                           run([cmd], #{{ns: ["pid"], init: init}});
+                           print("ran");
+                       }} catch (e) {{
+                           print(`${{init}} ${{e.errno}} ${{e.hint}}`);
+                       }}
+                   }}
                }}"#
         ));
         r.ok();
-        let l = r.lines();
-        assert!(
-            l[0].starts_with("127 nsscript-init: cannot run no-such-program-here: ENOENT"),
-            "{l:?}"
-        );
-        assert!(
-            l[1].starts_with(&format!("126 nsscript-init: cannot run {plain}: EACCES")),
-            "{l:?}"
+        assert_eq!(
+            r.lines(),
+            [
+                "true ENOENT no program named \"no-such-program-here\" in PATH",
+                "false ENOENT no program named \"no-such-program-here\" in PATH",
+                "true EACCES the file is not executable, or a directory on its path is not searchable",
+                "false EACCES the file is not executable, or a directory on its path is not searchable",
+            ]
         );
     });
 }

@@ -20,6 +20,7 @@ const SYSCALLS: &[&str] = &[
     "sethostname",
     "setdomainname",
     "execve",
+    "execveat",
     "write",
     "openat",
     "read",
@@ -922,11 +923,19 @@ fn the_init_clones_the_command_and_the_command_execs() {
             "{:?}",
             lines[exec]
         );
-        // No execve of the init itself: it is nsscript, in its memory.
+        // The init is a program of its own: the child executed the image
+        // from its sealed memfd before it cloned the command.
+        let image = lines
+            .iter()
+            .position(|l| l.pid == init && l.name() == "execveat")
+            .unwrap_or_else(|| panic!("no execveat of the init:\n{}", run.stderr));
         assert!(
-            !lines.iter().any(|l| l.pid == init && l.name() == "execve"),
-            "{}",
-            run.stderr
+            lines[image].call.contains("</memfd:nsscript-init>(deleted)")
+                && lines[image].call.contains("AT_EMPTY_PATH")
+                && lines[image].result() == "0",
+            "{:?}",
+            lines[image]
         );
+        assert!(image < clone, "{}", run.stderr);
     });
 }

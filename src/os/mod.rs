@@ -21,6 +21,8 @@ pub mod nsfs;
 pub mod persist;
 pub mod process;
 pub mod procfs;
+#[cfg(target_arch = "x86_64")]
+pub mod raw;
 pub mod setup;
 pub mod signals;
 pub mod sys;
@@ -54,6 +56,21 @@ static JOB_CONTROL: AtomicBool = AtomicBool::new(false);
 
 pub fn job_control() -> bool {
     JOB_CONTROL.load(Ordering::Relaxed)
+}
+
+/// Set once the interpreter has joined another process's pid namespace
+/// (setns): its children are then born among processes of others, who
+/// may reach into a child that shares the interpreter's memory until it
+/// execs (process::spawn keeps such a child undumpable). Cleared by an
+/// unshare of a pid namespace, whose first child starts it afresh.
+static JOINED_PID_NS: AtomicBool = AtomicBool::new(false);
+
+pub fn children_join_others() -> bool {
+    JOINED_PID_NS.load(Ordering::Relaxed)
+}
+
+pub fn set_children_join_others(v: bool) {
+    JOINED_PID_NS.store(v, Ordering::Relaxed);
 }
 
 pub fn set_job_control(v: bool) {

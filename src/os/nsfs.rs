@@ -383,7 +383,11 @@ pub fn setns(op: &str, t: &Target) -> Result<()> {
     super::process::child::run_here(&plan).map_err(|f| {
         let e = plan.error(op, f.op, f.aux, f.errno);
         join_hint(e, f.errno)
-    })
+    })?;
+    if t.ns.contains(Namespace::Pid) {
+        super::set_children_join_others(true);
+    }
+    Ok(())
 }
 
 /// Every namespace of a process, as readlink shows them:

@@ -28,30 +28,7 @@ pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 #[cfg(target_arch = "x86_64")]
 mod arch {
-    /// syscall(2) with up to six arguments; the raw result (-errno on
-    /// failure). Touches no memory but the kernel's.
-    #[inline(always)]
-    pub unsafe fn syscall6(n: i64, a: [usize; 6]) -> isize {
-        let ret: isize;
-        // SAFETY: the x86_64 Linux system call convention; the kernel
-        // clobbers rcx and r11 only.
-        unsafe {
-            core::arch::asm!(
-                "syscall",
-                inlateout("rax") n as isize => ret,
-                in("rdi") a[0],
-                in("rsi") a[1],
-                in("rdx") a[2],
-                in("r10") a[3],
-                in("r8") a[4],
-                in("r9") a[5],
-                lateout("rcx") _,
-                lateout("r11") _,
-                options(nostack, preserves_flags)
-            );
-        }
-        ret
-    }
+    pub use super::super::raw::syscall6;
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -97,7 +74,11 @@ macro_rules! sys {
 }
 pub(crate) use sys;
 
+#[cfg(target_arch = "x86_64")]
+pub use super::raw::{ChildFn, CloneArgs};
+
 /// struct clone_args (linux/sched.h), version 2 (88 bytes).
+#[cfg(not(target_arch = "x86_64"))]
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CloneArgs {
@@ -113,11 +94,6 @@ pub struct CloneArgs {
     pub set_tid_size: u64,
     pub cgroup: u64,
 }
-
-/// The entry point of a child on its own stack: gets the argument given
-/// to `clone3_on_stack`, returns the exit status. It must not return
-/// into anything but the trampoline, so it is `extern "C"`.
-pub type ChildFn = extern "C" fn(*mut libc::c_void) -> libc::c_int;
 
 /// clone3(2) for a child that starts in `f(arg)` on the stack described in
 /// `args` (`stack`, `stack_size`) and exits with its return value. With
@@ -135,35 +111,8 @@ pub unsafe fn clone3_on_stack(
     f: ChildFn,
     arg: *mut libc::c_void,
 ) -> Result<i32, Errno> {
-    let ret: isize;
-    // SAFETY: the parent returns from the syscall as from any other (rcx,
-    // r11 clobbered); the child starts on the new stack the kernel set
-    // (rsp = stack + stack_size, 16-byte aligned), calls f(arg) from the
-    // callee-saved registers r12/r13, and ends with exit(2) of its own
-    // task: it never returns into compiled code.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "xor ebp, ebp",
-            "mov rdi, r13",
-            "call r12",
-            "mov edi, eax",
-            "mov eax, 60",
-            "syscall",
-            "ud2",
-            "2:",
-            inlateout("rax") libc::SYS_clone3 as isize => ret,
-            in("rdi") args as *mut CloneArgs,
-            in("rsi") std::mem::size_of::<CloneArgs>(),
-            in("r12") f,
-            in("r13") arg,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack)
-        );
-    }
+    // SAFETY: forwarded to the caller.
+    let ret = unsafe { super::raw::clone3_on_stack(args, f, arg) };
     if (-4095..0).contains(&ret) {
         Err(Errno::from_raw(-ret as i32))
     } else {
@@ -220,9 +169,8 @@ pub fn sig_default(sig: libc::c_int) -> SysResult {
 /// A stack for a child that runs in this process's memory: one private
 /// mapping with a guard page below each of its two halves (the second one
 /// is for a grandchild cloned by the child, see process::child). Made once
-/// and reused (`get`): a child is done with it when spawn returns. A child
-/// that stays in this memory after spawn returns (an init) gets one of its
-/// own (`new`), unmapped once it is reaped.
+/// and reused (`get`): a child is done with it when spawn returns (it has
+/// exec'd or exited).
 #[derive(Debug)]
 pub struct Stack {
     base: *mut u8,
@@ -234,7 +182,7 @@ impl Stack {
     pub const HALF: usize = 128 * 1024;
     const PAGE: usize = 4096;
 
-    pub fn new() -> Result<Stack, Errno> {
+    fn new() -> Result<Stack, Errno> {
         let len = 2 * (Self::PAGE + Self::HALF);
         // SAFETY: a fresh anonymous mapping, ours alone.
         let base = unsafe {

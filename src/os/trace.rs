@@ -255,9 +255,15 @@ fn push_arg(out: &mut String, a: &Arg) {
         Arg::Fd(fd, path) if *fd < 0 => {
             let _ = write!(out, "<{path}>");
         }
-        Arg::Fd(fd, path) => {
-            let _ = write!(out, "{fd}<{path}>");
-        }
+        // strace -y puts a deleted file's mark after the brackets.
+        Arg::Fd(fd, path) => match path.strip_suffix(" (deleted)") {
+            Some(p) => {
+                let _ = write!(out, "{fd}<{p}>(deleted)");
+            }
+            None => {
+                let _ = write!(out, "{fd}<{path}>");
+            }
+        },
         Arg::Argv(v) => {
             out.push('[');
             for (i, x) in v.iter().enumerate() {

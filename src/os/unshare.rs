@@ -48,6 +48,9 @@ pub fn unshare(op: &str, spec: &Spec) -> Result<()> {
     } else {
         unshared()?;
     }
+    if spec.ns.contains(super::ns::Namespace::Pid) {
+        super::set_children_join_others(false);
+    }
     let rest = Plan::after_unshare(spec, maps);
     super::process::child::run_here(&rest).map_err(|f| {
         let e = rest.error(op, f.op, f.aux, f.errno);
@@ -71,6 +74,9 @@ fn with_map_writer(op: &str, spec: &Spec, unshare: impl FnOnce() -> Result<()>) 
         report_r: report_r.as_raw_fd(),
         go: Some((go_r.as_raw_fd(), go_w.as_raw_fd())),
         stdio: [None; 3],
+        report_w: report_w.as_raw_fd(),
+        hold: None,
+        image: -1,
     };
     let plan = Plan::map_writer(spec, ident::pid(), &fds);
     let ctx = ChildCtx {

@@ -70,9 +70,6 @@ pub enum Done {
     /// The parent gave up (EOF on the go pipe) or is gone (EPIPE on a
     /// report): end at once, without a word.
     Abandoned,
-    /// This process was the init in front of the program, which has
-    /// ended: exit with this code.
-    Init(i32),
 }
 
 /// What a child started on its own stack gets.
@@ -106,7 +103,6 @@ extern "C" fn grandchild_entry(arg: *mut libc::c_void) -> libc::c_int {
 
 fn status(plan: &Plan, r: Result<Done, Failure>) -> libc::c_int {
     match (r, plan.then) {
-        (Ok(Done::Init(code)), _) => code,
         (Ok(Done::Forked), _) | (Ok(Done::Finished), Then::Exit) => 0,
         _ => 127,
     }
@@ -163,12 +159,8 @@ pub fn run(ctx: &ChildCtx, from: usize, who: Who, sink: &dyn Sink) -> Result<Don
                 });
                 return Err(Failure { op: i, aux, errno });
             }
-            // The walk ends here (the command runs the Exec op), unless
-            // the command could not be started.
-            Sys::InitClone => match super::init::pid1(plan, opn, who, sink) {
-                Ok(code) => return Ok(Done::Init(code)),
-                Err(e) => Err(e),
-            },
+            // The walk ends here: the init image runs the rest.
+            Sys::InitExec(fd) => init_exec(plan, *fd),
             Sys::WaitGo(fd) => match wait_go(*fd) {
                 true => Ok(1),
                 false => return Ok(Done::Abandoned),
@@ -372,7 +364,9 @@ fn call(s: &Sys, slots: &mut [RawFd; SLOTS]) -> sys::SysResult {
             Sys::SigDefault(sig) => sys::sig_default(*sig),
             Sys::SigSetmask(m) => sys::sigprocmask(libc::SIG_SETMASK, *m).map(|_| 0),
             // Handled by `run`.
-            Sys::WaitGo(_) | Sys::CloneParent | Sys::Ready | Sys::InitClone | Sys::Exec => Ok(0),
+            Sys::WaitGo(_) | Sys::CloneParent | Sys::Ready | Sys::InitExec(_) | Sys::Exec => Ok(0),
+            // Done by the init image, never by the walk.
+            Sys::InitClone => Ok(0),
         }
     }
 }
@@ -452,6 +446,25 @@ pub(super) fn exec(plan: &Plan, who: Who, op: u16, sink: &dyn Sink) -> (u32, Err
         }
     }
     err
+}
+
+/// execveat of the init image, with the command's environment: returns
+/// only on failure.
+fn init_exec(plan: &Plan, fd: RawFd) -> sys::SysResult {
+    let (Some(image), Some(p)) = (&plan.image, &plan.program) else {
+        return Err(Errno::EINVAL);
+    };
+    // SAFETY: NULL-terminated arrays of C strings the plan owns.
+    unsafe {
+        sys!(
+            libc::SYS_execveat,
+            fd,
+            c"".as_ptr(),
+            image.ptrs.as_ptr(),
+            p.envp_ptrs.as_ptr(),
+            libc::AT_EMPTY_PATH
+        )
+    }
 }
 
 /// Clones the process that carries on the plan: in this process's memory

@@ -174,9 +174,6 @@ pub struct Child {
     /// Under job control with the terminal as stdin: `wait` hands it the
     /// terminal, as a shell does for a foreground job.
     foreground: bool,
-    /// The stack of an init that runs in nsscript's memory: unmapped when
-    /// the handle goes, after `Drop` has reaped the init.
-    stack: Option<super::sys::Stack>,
 }
 
 impl Child {
@@ -202,7 +199,6 @@ impl Child {
             trace: Vec::new(),
             disowned: false,
             foreground: false,
-            stack: None,
         }
     }
 

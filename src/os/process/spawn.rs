@@ -79,6 +79,37 @@ impl Drop for Blocked {
     }
 }
 
+/// The process undumpable (PR_SET_DUMPABLE 0) while a child that shares
+/// its memory is set up among processes of others: nobody without
+/// CAP_SYS_PTRACE over this process's own user namespace may then ptrace
+/// it or open its /proc/PID/mem or environ. The memory is the child's and
+/// nsscript's alike (CLONE_VM), so the flag is too; it goes back once the
+/// spawn is over (the child has exec'd or is gone), if it was set before.
+struct Undumpable {
+    restore: bool,
+}
+
+impl Undumpable {
+    fn when(needed: bool) -> Undumpable {
+        // SAFETY: prctl on this process.
+        let was = needed && unsafe { libc::prctl(libc::PR_GET_DUMPABLE) } == 1;
+        if was {
+            // SAFETY: as above.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) };
+        }
+        Undumpable { restore: was }
+    }
+}
+
+impl Drop for Undumpable {
+    fn drop(&mut self) {
+        if self.restore {
+            // SAFETY: prctl on this process.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1) };
+        }
+    }
+}
+
 /// The pipes of one spawn: reports (child -> parent), "go" (parent ->
 /// child, when the parent writes maps first), and the standard streams.
 struct Pipes {
@@ -89,6 +120,11 @@ struct Pipes {
     /// printed the copy's setup steps: they come before anything the copy
     /// prints itself.
     printed: Option<(OwnedFd, OwnedFd)>,
+    /// A traced init waits here (EOF) before it may reap the command, so
+    /// the command's pid can still be looked up among its children.
+    hold: Option<(OwnedFd, OwnedFd)>,
+    /// The init image's memfd, with an init.
+    image: RawFd,
 }
 
 impl Pipes {
@@ -114,11 +150,22 @@ impl Pipes {
             true => Some(pipe()?),
             false => None,
         };
+        let init = mode == Mode::Spawn && spec.init.is_some();
+        let image = match init {
+            true => super::init::image_fd(op)?,
+            false => -1,
+        };
+        let hold = match init && (spec.trace || trace::enabled()) {
+            true => Some(pipe()?),
+            false => None,
+        };
         Ok(Pipes {
             report,
             go,
             stdio,
             printed,
+            hold,
+            image,
         })
     }
 
@@ -141,6 +188,12 @@ impl Pipes {
                 .as_ref()
                 .map(|(r, w)| (r.as_raw_fd(), w.as_raw_fd())),
             stdio: [child_end(0), child_end(1), child_end(2)],
+            report_w: self.report.1.as_raw_fd(),
+            hold: self
+                .hold
+                .as_ref()
+                .map(|(r, w)| (r.as_raw_fd(), w.as_raw_fd())),
+            image: self.image,
         }
     }
 }
@@ -153,16 +206,9 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     let pipes = Pipes::new(op, spec, mode)?;
     let fds = pipes.fds();
     let share = mode == Mode::Spawn && sys::SHARES_MEMORY && sys::has_clone3();
-    let stack_error = |e| Error::sys(format!("{op}: mmap stack"), e);
-    // An init stays in this memory, on its stack, after spawn returns.
-    let own_stack = match share && spec.init.is_some() {
-        true => Some(sys::Stack::new().map_err(stack_error)?),
+    let stack = match share {
+        true => Some(sys::Stack::get().map_err(|e| Error::sys(format!("{op}: mmap stack"), e))?),
         false => None,
-    };
-    let stack = match (share, &own_stack) {
-        (true, Some(own)) => Some(own),
-        (true, None) => Some(sys::Stack::get().map_err(stack_error)?),
-        (false, _) => None,
     };
 
     // Flush what the script printed so far: it comes before anything the
@@ -186,6 +232,15 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     };
     let ns_flags = plan::ns_bits(clone_ns);
     let mut pidfd: RawFd = -1;
+    // A child that shares this memory (or a copy of it) and is born in a
+    // pid namespace where others live could be read and written through
+    // /proc/PID/mem or ptrace by them until it execs (runc's
+    // CVE-2016-9962): it is undumpable meanwhile. A new pid namespace is
+    // nobody else's, so its first process is not reachable.
+    let among_others = !clone_ns.contains(Namespace::Pid)
+        && (spec.join.as_ref().is_some_and(|t| t.ns.contains(Namespace::Pid))
+            || (crate::os::children_join_others() && !spec.ns.contains(Namespace::Pid)));
+    let undumpable = Undumpable::when(among_others);
     let blocked = Blocked::all();
     let plan = Plan::for_child(spec, mode, &fds, blocked.old)?;
     // For the trace, the paths of the fds the child's ops name, as the
@@ -193,7 +248,7 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     let known = match plan.trace {
         true => {
             let (go, _) = fds.go.unwrap_or((-1, -1));
-            let std_fds = [0, 1, 2, go].into_iter();
+            let std_fds = [0, 1, 2, go, fds.image].into_iter();
             Slots::with_fds(std_fds.chain(fds.stdio.iter().flatten().copied()))
         }
         false => Slots::default(),
@@ -220,6 +275,9 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     drop(blocked);
     let pid = cloned.map_err(|e| clone_error(op, e, spec.ns))?;
     if pid == 0 {
+        // A copy lives among the others as long as it runs: it stays
+        // undumpable.
+        std::mem::forget(undumpable);
         return Ok(in_the_copy(ctx, pipes));
     }
     let mut trace_events = Vec::new();
@@ -231,13 +289,17 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
     // SAFETY: the kernel handed us this fd with CLONE_PIDFD.
     let pidfd = (pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) });
     let mut child = Child::new(pid, pidfd, spec.ns);
-    child.stack = own_stack;
     let Pipes {
         report,
         go,
         stdio,
         printed,
+        hold,
+        ..
     } = pipes;
+    // The init's end goes with it; ours is closed once the command's pid
+    // is known (finish).
+    let hold = hold.map(|(_, w)| w);
     // Closed once the setup's steps are printed, which lets the copy go on.
     let _printed = printed.map(|(_, w)| w);
     let [si, so, se] = stdio;
@@ -267,7 +329,7 @@ fn start(op: &str, spec: &Spec, mode: Mode) -> Result<Forked> {
         }
     };
     drop(report_r);
-    finish(op, spec, &plan, child, &bytes, (trace_events, known))
+    finish(op, spec, &plan, child, &bytes, (trace_events, known), hold)
 }
 
 /// Writes the id maps of the child's user namespace (setgroups first),
@@ -347,8 +409,6 @@ fn in_the_copy(ctx: ChildCtx, pipes: Pipes) -> Forked {
     let r = child::run(&ctx, 0, Who::Child, &Pipe(ctx.report));
     match r {
         Ok(Done::Finished) => {}
-        // SAFETY: leaving the copy, which was an init.
-        Ok(Done::Init(code)) => unsafe { libc::_exit(code) },
         // SAFETY: leaving the copy; the parent reads the failure.
         _ => unsafe { libc::_exit(127) },
     }
@@ -428,6 +488,7 @@ fn finish(
     mut child: Child,
     bytes: &[u8],
     (mut trace_events, mut slots): (Vec<(Step, Event)>, Slots),
+    hold: Option<OwnedFd>,
 ) -> Result<Forked> {
     let mut recs = Record::decode_all(bytes);
     init_clone_first(plan, &mut recs);
@@ -470,6 +531,8 @@ fn finish(
             trace::emit(ev);
         }
     }
+    // The command's pid is known: the init may reap it now.
+    drop(hold);
     if let Some(g) = grandchild {
         // The child is done: it cloned the process that carries on, a
         // child of ours too (CLONE_PARENT), and exited.
@@ -513,8 +576,6 @@ impl Child {
         g.stderr = self.stderr.take();
         g.foreground = self.foreground;
         self.reap_blocking();
-        // The stack the new process runs on, if it stays (an init).
-        g.stack = self.stack.take();
         Ok(g)
     }
 }

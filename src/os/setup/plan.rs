@@ -136,9 +136,11 @@ pub enum Sys {
     SigSetmask(u64),
     /// Report `Ready` (and find out whether the parent still listens).
     Ready,
-    /// Stay as the init (PID 1) of the new pid namespace, and start the
-    /// plan's program as its child, which runs the next op (the Exec)
-    /// itself: process::init.
+    /// execveat(fd, "", argv, envp, AT_EMPTY_PATH) of the init image (a
+    /// sealed memfd): the process becomes the init, a program of its own,
+    /// and runs the next two ops itself (process::init).
+    InitExec(RawFd),
+    /// The init's clone of the command (reported by the init).
     InitClone,
     /// execve of the plan's program, trying each PATH candidate.
     Exec,
@@ -225,9 +227,19 @@ pub struct Plan {
     pub then: Then,
     /// Report every op (not only failures).
     pub trace: bool,
-    /// The process that runs the plan stays as the init in front of the
-    /// program (`Sys::InitClone`).
+    /// The process that runs the plan becomes the init in front of the
+    /// program (`Sys::InitExec`).
     pub init: Option<super::Init>,
+    /// The init image's argv, when there is an init.
+    pub image: Option<ImageArgv>,
+}
+
+/// The argument vector the init image is executed with: its own options,
+/// then the command's argv.
+#[derive(Debug)]
+pub struct ImageArgv {
+    pub argv: Vec<CString>,
+    pub ptrs: Vec<*const libc::c_char>,
 }
 
 /// The fds of a spawn's plumbing, as the parent made them.
@@ -239,6 +251,13 @@ pub struct Fds {
     pub go: Option<(RawFd, RawFd)>,
     /// The child's ends of piped stdin, stdout, stderr.
     pub stdio: [Option<RawFd>; 3],
+    /// Write end of the report pipe: an init image reports on it.
+    pub report_w: RawFd,
+    /// Both ends of the pipe an init image waits on (EOF) before it reaps
+    /// anything, when the setup is traced.
+    pub hold: Option<(RawFd, RawFd)>,
+    /// The sealed memfd of the init image (-1 without an init).
+    pub image: RawFd,
 }
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -378,6 +397,9 @@ impl Plan {
         if let Some((_, w)) = fds.go {
             ops.push(Op::quiet(Step::Clone, Sys::Close(w)));
         }
+        if let Some((_, w)) = fds.hold {
+            ops.push(Op::quiet(Step::Clone, Sys::Close(w)));
+        }
         if exec {
             ops.push(Op::quiet(Step::Signals, Sys::ResetHandlers));
         }
@@ -455,12 +477,43 @@ impl Plan {
             ops.push(Op::quiet(Step::Signals, Sys::SigSetmask(old_mask)));
             None
         };
-        ops.push(Op::quiet(Step::Exec, Sys::Ready));
         let init = spec.init.filter(|_| exec);
+        let mut image = None;
         if init.is_some() {
+            // The init image reports on the pipe and waits on the hold
+            // pipe: both must survive its execveat (the plan made every fd
+            // close-on-exec above; the init sets it again for its command).
+            let mut keep = vec![fds.report_w];
+            keep.extend(fds.hold.map(|(r, _)| r));
+            for fd in keep {
+                ops.push(Op::quiet(
+                    Step::Init,
+                    Sys::Dup {
+                        from: Fd::Raw(fd),
+                        to: fd,
+                    },
+                ));
+            }
+        }
+        ops.push(Op::quiet(Step::Exec, Sys::Ready));
+        if let (Some(i), Some(p)) = (init, &program) {
+            let who = ops.iter().any(|o| matches!(o.sys, Sys::CloneParent));
+            let setup = format!(
+                "{},{},{},{},{}",
+                fds.report_w,
+                fds.hold.map_or(-1, |(r, _)| r),
+                who as u8,
+                ops.len(),
+                (spec.trace || super::super::trace::enabled()) as u8
+            );
+            image = Some(image_argv(&setup, i.pgroup, p));
+            ops.push(
+                Op::new(Step::Init, Sys::InitExec(fds.image))
+                    .note("the init: a program of its own, from a sealed memfd"),
+            );
             ops.push(
                 Op::new(Step::Init, Sys::InitClone)
-                    .note("nsscript stays as pid 1, an init, and starts the command as its child"),
+                    .note("the init starts the command as its child"),
             );
         }
         if exec {
@@ -472,6 +525,7 @@ impl Plan {
             then: if exec { Then::Exec } else { Then::Return },
             trace: spec.trace || super::super::trace::enabled(),
             init,
+            image,
         })
     }
 
@@ -501,6 +555,7 @@ impl Plan {
             then: Then::Exit,
             trace: spec.trace || super::super::trace::enabled(),
             init: None,
+            image: None,
         }
     }
 
@@ -547,6 +602,7 @@ impl Plan {
             then: Then::Return,
             trace: spec.trace || super::super::trace::enabled(),
             init: None,
+            image: None,
         }
     }
 
@@ -559,6 +615,7 @@ impl Plan {
             then: Then::Return,
             trace: trace || super::super::trace::enabled(),
             init: None,
+            image: None,
         }
     }
 
@@ -857,6 +914,23 @@ fn ids_ops(ops: &mut Vec<Op>, spec: &Spec) {
     if let Some(u) = spec.uid {
         ops.push(Op::new(Step::Ids, Sys::Setresuid(u)));
     }
+}
+
+/// `nsscript-init --setup R,H,W,O,T [--pgroup] -- ARGV...`: the init
+/// image's options (init/pid1.rs), then the command.
+fn image_argv(setup: &str, pgroup: bool, p: &Program) -> ImageArgv {
+    let mut argv = vec![cstr("nsscript-init"), cstr("--setup"), cstr(setup)];
+    if pgroup {
+        argv.push(cstr("--pgroup"));
+    }
+    argv.push(cstr("--"));
+    argv.extend(p.argv.iter().cloned());
+    let ptrs = argv
+        .iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    ImageArgv { argv, ptrs }
 }
 
 /// The program: argv, the environment it gets, and the paths to try. The
@@ -1352,6 +1426,20 @@ impl Plan {
                 ],
             ),
             Sys::Ready => ("write", vec![Arg::Ptr]),
+            Sys::InitExec(fd) => {
+                let argv = self.image.as_ref()?.argv.iter();
+                let envc = self.program.as_ref().map_or(0, |p| p.envp.len());
+                (
+                    "execveat",
+                    vec![
+                        slots.raw(*fd),
+                        Arg::Str(Vec::new()),
+                        Arg::Argv(argv.map(|a| a.as_bytes().to_vec()).collect()),
+                        Arg::Env(envc),
+                        konst("AT_EMPTY_PATH"),
+                    ],
+                )
+            }
             Sys::InitClone => {
                 let flags = super::super::process::init::COMMAND_CLONE_FLAGS;
                 let fields = vec![
@@ -1486,6 +1574,9 @@ mod tests {
             report_r: 3,
             go: Some((4, 5)),
             stdio: [None; 3],
+            report_w: 6,
+            hold: None,
+            image: -1,
         };
         let p = Plan::for_child(&s, Mode::Spawn, &fds, 0).expect("plan");
         assert_eq!(
