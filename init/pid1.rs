@@ -147,6 +147,7 @@ pub mod nr {
     pub const ENOTDIR: i32 = 20;
     pub const EINVAL: i32 = 22;
     pub const ENOTTY: i32 = 25;
+    pub const ENOSYS: i32 = 38;
 }
 
 /// A system call's result: the value, or the errno.
@@ -768,19 +769,28 @@ struct Stack([u8; COMMAND_STACK]);
 static mut STACK: Stack = Stack([0; COMMAND_STACK]);
 
 /// Clones the command with CLONE_VM|CLONE_VFORK onto init's stack for it:
-/// returns once it has exec'd or given up.
+/// returns once it has exec'd or given up. clone3 first; clone(2) where a
+/// seccomp profile refuses clone3 with ENOSYS (Docker's and podman's
+/// default profiles do, so that libc falls back), or the kernel lacks it.
 fn start(c: &Command) -> Result<i32, i32> {
+    let stack = core::ptr::addr_of_mut!(STACK) as u64;
     let mut args = raw::CloneArgs {
         flags: COMMAND_CLONE_FLAGS,
         exit_signal: nr::SIGCHLD as u64,
-        stack: core::ptr::addr_of_mut!(STACK) as u64,
+        stack,
         stack_size: COMMAND_STACK as u64,
         ..Default::default()
     };
+    let arg = c as *const Command as *mut c_void;
     // SAFETY: the stack is init's and unused while init is suspended
     // (CLONE_VFORK) until the command has exec'd or exited; the command
     // only reads `c` and writes its cells.
-    let r = unsafe { raw::clone3_on_stack(&mut args, command_entry, c as *const Command as *mut c_void) };
+    let mut r = unsafe { raw::clone3_on_stack(&mut args, command_entry, arg) };
+    if r == -(nr::ENOSYS as isize) {
+        let flags = COMMAND_CLONE_FLAGS | nr::SIGCHLD as u64;
+        // SAFETY: as above; the stack's end is 16-byte aligned.
+        r = unsafe { raw::clone_on_stack(flags, stack + COMMAND_STACK as u64, command_entry, arg) };
+    }
     if (-4095..0).contains(&r) {
         Err(-r as i32)
     } else {

@@ -764,3 +764,46 @@ fn init_works_unprivileged_in_a_user_namespace() {
         );
     });
 }
+
+/// Under a seccomp filter that answers clone3 with ENOSYS (Docker's and
+/// podman's default profiles do, so that libc falls back), the init still
+/// starts its command, with clone(2). The filter comes from
+/// tests/no_clone3.c, built here; strace shows the refused clone3 and the
+/// clone that follows.
+#[test]
+fn the_init_falls_back_to_clone_where_clone3_is_refused() {
+    guarded(|| {
+        let Some(cc) = util::which("cc") else {
+            eprintln!("SKIP: no C compiler for the seccomp filter (the CI installs gcc)");
+            return;
+        };
+        let init = Init::new("no-clone3");
+        let filter = init.dir.path("no_clone3");
+        let built = Command::new(cc)
+            .args(["-O1", "-o", &filter])
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/no_clone3.c"))
+            .output()
+            .expect("run cc");
+        assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+        let mut c = Command::new(&filter);
+        c.args([&init.path, "sh", "-c", "echo started; exit 7"])
+            .current_dir("/")
+            .stdin(Stdio::null());
+        let r = util::output(c);
+        r.expect_code(7);
+        assert_eq!(r.stdout, "started\n");
+        if util::which("strace").is_none() {
+            eprintln!("SKIP (the strace part): no strace");
+            return;
+        }
+        let log = init.dir.path("strace.log");
+        let mut c = Command::new("strace");
+        c.args(["-f", "-e", "trace=clone,clone3", "-o", &log, &filter, &init.path, "true"])
+            .current_dir("/")
+            .stdin(Stdio::null());
+        util::output(c).ok();
+        let text = std::fs::read_to_string(&log).expect("strace log");
+        assert!(text.contains("clone3(") && text.contains("ENOSYS"), "{text}");
+        assert!(text.contains("clone(") && text.contains("CLONE_VM|CLONE_VFORK"), "{text}");
+    });
+}

@@ -102,3 +102,48 @@ pub unsafe fn clone3_on_stack(args: &mut CloneArgs, f: ChildFn, arg: *mut c_void
     }
     ret
 }
+
+/// The clone system call number on x86_64.
+const SYS_CLONE: isize = 56;
+
+/// clone(2) for a child that starts in `f(arg)` with its stack pointer at
+/// `stack_top`, for where clone3 is refused (a seccomp profile that
+/// answers clone3 with ENOSYS, as Docker's and podman's do, so that libc
+/// falls back). `flags` holds the exit signal in its low byte. The raw
+/// result, as for `clone3_on_stack`.
+///
+/// # Safety
+/// As for `clone3_on_stack`; `stack_top` is the 16-byte aligned end of
+/// the region.
+pub unsafe fn clone_on_stack(flags: u64, stack_top: u64, f: ChildFn, arg: *mut c_void) -> isize {
+    let ret: isize;
+    // SAFETY: as for clone3_on_stack: the child starts on the new stack
+    // (rsp = stack_top), calls f(arg) and exits without returning.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "mov rdi, r13",
+            "call r12",
+            "mov edi, eax",
+            "mov eax, 60",
+            "syscall",
+            "ud2",
+            "2:",
+            inlateout("rax") SYS_CLONE => ret,
+            in("rdi") flags,
+            in("rsi") stack_top,
+            in("rdx") 0usize,
+            in("r10") 0usize,
+            in("r8") 0usize,
+            in("r12") f,
+            in("r13") arg,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack)
+        );
+    }
+    ret
+}
